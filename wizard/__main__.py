@@ -1,0 +1,5 @@
+"""`python -m wizard` is the same as the `aigw-wizard` command."""
+
+from wizard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Preflight checks (being built: see issue 4)."""

@@ -1,0 +1,179 @@
+"""`aigw-wizard`: the TUI by default, and headless verbs for scripts and SSH sessions.
+
+Exit codes: 0 ok, 1 a check or run failed, 2 bad usage or an invalid profile.
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from wizard import __version__, plan, store
+from wizard.profile import Profile, problems
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """Ends a command with a one-line message and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def load_profile(ref: str, *, ready: bool = False) -> tuple[Profile, str, Path]:
+    """Load NAME or PATH; with `ready`, also refuse a profile that cannot be applied yet."""
+    try:
+        path = store.resolve(ref)
+        profile = store.load(path)
+    except store.ProfileError as error:
+        raise CommandError(str(error)) from None
+    if ready:
+        found = problems(profile)
+        if found:
+            lines = "\n".join(f"{path}: {problem}" for problem in found)
+            raise CommandError(f"{lines}\nthe profile is not complete: fix these (or finish it in the wizard)")
+    return profile, store.name_of(path), path
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CommandError("the wizard needs a terminal; for scripts use `aigw-wizard apply NAME --yes`")
+    from screens.app import make_app  # Textual loads only for the TUI
+
+    make_app(profile=getattr(args, "name", None)).run()
+    return EXIT_OK
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    entries = store.list_profiles()
+    if args.json:
+        rows = [
+            {
+                "name": entry.name,
+                "path": str(entry.path),
+                "target": entry.profile.target if entry.profile else None,
+                "modified": entry.modified.isoformat(timespec="seconds"),
+                "ready": bool(entry.profile) and not problems(entry.profile),  # type: ignore[arg-type]
+                "error": str(entry.error) if entry.error else None,
+            }
+            for entry in entries
+        ]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not entries:
+        print("No profiles yet. Run `aigw-wizard` to create one.")
+        return EXIT_OK
+    width = max(len(entry.name) for entry in entries)
+    for entry in entries:
+        if entry.profile is None:
+            state = f"cannot be read: {entry.error.message if entry.error else ''}"
+            target = "?"
+        else:
+            missing = problems(entry.profile)
+            state = "ready" if not missing else f"incomplete ({len(missing)} to fill in)"
+            target = entry.profile.target or "-"
+        print(f"{entry.name:<{width}}  {target:<6}  {entry.modified:%Y-%m-%d %H:%M}  {state}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    _profile, _name, path = load_profile(args.profile)
+    print(f"# {path}")
+    print(path.read_text(encoding="utf-8"), end="")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    profile, _name, path = load_profile(args.profile)
+    found = problems(profile)
+    for problem in found:
+        print(f"{path}: {problem}", file=sys.stderr)
+    if found:
+        return EXIT_USAGE
+    print(f"{path}: ready to apply ({profile.target})")
+    if profile.gateway.auth_bypass:
+        print("warning: gateway.auth_bypass is ON (AIGW_AUTH__BYPASS_EXTERNAL=true): troubleshooting only", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    profile, name, _path = load_profile(args.profile, ready=True)
+    steps = plan.build(profile, name)
+    if args.script:
+        target = Path(args.script)
+        write_private_executable(target, plan.script(steps, name))
+        print(f"Wrote {target}")
+        return EXIT_OK
+    print(plan.render(steps), end="")
+    return EXIT_OK
+
+
+def write_private_executable(target: Path, text: str) -> None:
+    """Scripts name key paths and internal URLs: readable by the owner only."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        target.chmod(0o700)
+    except OSError as error:
+        raise CommandError(f"{target}: cannot write: {error.strerror}", EXIT_FAILED) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aigw-wizard",
+        description="Install the self-hosted GitLab AI gateway with Docker or Helm.",
+    )
+    parser.add_argument("--version", action="version", version=f"aigw-wizard {__version__}")
+    parser.set_defaults(func=cmd_tui)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(func=func)
+        return sub
+
+    tui = add("tui", cmd_tui, "open the wizard (the default)")
+    tui.add_argument("name", nargs="?", help="profile to open")
+    profiles = add("profiles", cmd_profiles, "list saved profiles")
+    profiles.add_argument("--json", action="store_true", help="machine-readable output")
+    add("show", cmd_show, "print a profile").add_argument("profile", help="NAME or path to a .toml")
+    add("validate", cmd_validate, "list every problem in a profile").add_argument(
+        "profile", help="NAME or path to a .toml"
+    )
+    plan_parser = add("plan", cmd_plan, "print the equivalent manual commands")
+    plan_parser.add_argument("profile", help="NAME or path to a .toml")
+    plan_parser.add_argument("--script", metavar="FILE", help="write them as an executable script")
+    for register in _extension_registrars():
+        register(add)
+    return parser
+
+
+def _extension_registrars() -> list[Callable[..., None]]:
+    """Verbs that live beside their engines; each module stays light to import."""
+    from wizard.checks.commands import register as register_check
+    from wizard.install.commands import register as register_install
+
+    return [register_check, register_install]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CommandError as error:
+        print(f"aigw-wizard: {error}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        print("aigw-wizard: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

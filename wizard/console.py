@@ -1,0 +1,79 @@
+"""The headless face: prints installer events for a person at a terminal or a log file.
+
+On a terminal, pulls show live progress bars and log lines stream above them; otherwise
+every event is one plain line. The TUI consumes the very same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+
+from wizard.events import Event, LogLine, Result, StepFinished, StepStarted
+from wizard.events import Progress as ProgressEvent
+
+_STATUS_STYLE = {"ok": "green", "skipped": "dim", "failed": "bold red", "cancelled": "yellow"}
+_LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "red"}
+
+
+def make_console(stream: TextIO | None = None) -> Console:
+    return Console(file=stream, highlight=False, soft_wrap=True)
+
+
+def render_events(events: Iterable[Event], console: Console) -> Result | None:
+    """Print every event as it arrives; returns the run's Result (None if it never came)."""
+    result: Result | None = None
+    bars = Progress(
+        TextColumn("  {task.description}"), BarColumn(), DownloadColumn(),
+        console=console, transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+    with bars:
+        for event in events:
+            if isinstance(event, ProgressEvent):
+                if not console.is_terminal:
+                    continue  # per-layer percentages would flood a log file
+                label = event.label or event.key
+                if event.key not in tasks:
+                    tasks[event.key] = bars.add_task(escape(label), total=event.total)
+                bars.update(tasks[event.key], completed=event.current, total=event.total, description=escape(label))
+                continue
+            if isinstance(event, StepFinished):
+                for task_id in tasks.values():
+                    bars.remove_task(task_id)
+                tasks.clear()
+            console.print(format_event(event, rich=True))
+            if isinstance(event, Result):
+                result = event
+    return result
+
+
+def format_event(event: Event, *, rich: bool = False) -> str:
+    """One line for an event; with `rich`, Rich markup (escaped user text) for colour."""
+
+    def style(text: str, name: str) -> str:
+        return f"[{name}]{text}[/]" if rich and name else text
+
+    def text(value: str) -> str:
+        return escape(value) if rich else value
+
+    if isinstance(event, StepStarted):
+        return style("==> ", "bold cyan") + text(event.title)
+    if isinstance(event, StepFinished):
+        detail = f": {text(event.detail)}" if event.detail else ""
+        return "    " + style(event.status.upper(), _STATUS_STYLE[event.status]) + detail
+    if isinstance(event, LogLine):
+        prefix = style(text(f"[{event.source}]"), "dim")
+        return f"    {prefix} " + style(text(event.text), _LEVEL_STYLE[event.level])
+    if isinstance(event, ProgressEvent):
+        total = f"/{event.total}" if event.total else ""
+        return f"    {text(event.label or event.key)}: {event.current}{total}"
+    lines = [style("Done: " if event.ok else "Failed: ", "bold green" if event.ok else "bold red") + text(event.summary)]
+    if event.gateway_url:
+        lines.append("  Gateway URL for GitLab: " + style(text(event.gateway_url), "bold"))
+    lines += [f"  {text(step)}" for step in event.next_steps]
+    return "\n".join(lines)

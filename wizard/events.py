@@ -1,0 +1,75 @@
+"""Typed progress events: what installers emit and both faces (TUI, CLI) consume.
+
+Installers are generators of `Event`s; they never see a widget or a terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+StepStatus = Literal["ok", "skipped", "failed", "cancelled"]
+LogLevel = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    step: str
+    """Stable id, e.g. "image", "container", "health"."""
+    title: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    step: str
+    status: StepStatus
+    detail: str = ""
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    source: str
+    """Where the line came from: "docker", "container", "helm", "pod/NAME", "wizard"."""
+    text: str
+    level: LogLevel = "info"
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: str
+    key: str
+    """What is progressing within the step, e.g. an image layer id."""
+    current: int
+    total: int | None
+    label: str = ""
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    summary: str
+    gateway_url: str = ""
+    next_steps: tuple[str, ...] = ()
+    changed: bool = True
+    at: float = field(default_factory=time.time)
+
+
+Event = StepStarted | StepFinished | LogLine | Progress | Result
+
+_KINDS: dict[type, str] = {
+    StepStarted: "step_started",
+    StepFinished: "step_finished",
+    LogLine: "log",
+    Progress: "progress",
+    Result: "result",
+}
+
+
+def to_record(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict for the journal."""
+    return {"event": _KINDS[type(event)], **asdict(event)}

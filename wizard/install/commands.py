@@ -1,0 +1,183 @@
+"""Headless verbs over the installers: apply, upgrade, status, uninstall, bundle.
+
+Both targets share these; the profile's `target` picks the engine. SIGINT and SIGHUP
+(an SSH session dropping) ask the installer to stop cleanly instead of killing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from wizard import plan, store
+from wizard.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
+from wizard.console import make_console, render_events
+from wizard.events import Event
+from wizard.install import StatusReport, installer_for
+from wizard.journal import Journal
+from wizard.profile import Profile, validate_field
+
+Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
+
+
+def register(add: Add) -> None:
+    apply = add("apply", cmd_apply, "check, then install or update the gateway from a profile")
+    apply.add_argument("profile", help="NAME or path to a .toml")
+    apply.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    apply.add_argument("--skip-checks", action="store_true", help="do not run the preflight checks first")
+
+    upgrade = add("upgrade", cmd_upgrade, "move to another image tag, rolling back on failure")
+    upgrade.add_argument("profile", help="NAME or path to a .toml")
+    which = upgrade.add_mutually_exclusive_group()
+    which.add_argument("--tag", help="image tag to run")
+    which.add_argument("--gitlab-version", metavar="X.Y.Z", help="GitLab version whose image to run")
+    upgrade.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    status = add("status", cmd_status, "show what runs, and how it differs from the profile")
+    status.add_argument("profile", help="NAME or path to a .toml")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    uninstall = add("uninstall", cmd_uninstall, "remove the gateway")
+    uninstall.add_argument("profile", help="NAME or path to a .toml")
+    uninstall.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    uninstall.add_argument("--remove-image", action="store_true", help="Docker: also remove the image")
+    uninstall.add_argument("--purge", action="store_true", help="Helm: also the TLS secret and our namespace")
+
+    bundle = add("bundle", cmd_bundle, "save the image (and chart) for an air-gapped host")
+    bundle.add_argument("profile", help="NAME or path to a .toml")
+    bundle.add_argument("directory", help="folder to write the bundle into")
+
+
+@contextmanager
+def cancel_on_signals() -> Iterator[threading.Event]:
+    """Turn Ctrl-C and a hang-up into a cancel request the installer acts on."""
+    cancel = threading.Event()
+    previous: dict[int, Any] = {}
+
+    def request_cancel(signum: int, _frame: object) -> None:
+        if cancel.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: the user insists
+        cancel.set()
+
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, request_cancel)
+    try:
+        yield cancel
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def confirm(question: str, assume_yes: bool) -> None:
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise CommandError("no terminal to confirm on: pass --yes to proceed")
+    try:
+        answer = input(f"{question} [y/N] ").strip().lower()
+    except EOFError:
+        answer = ""
+    if answer not in ("y", "yes"):
+        raise CommandError("nothing done", EXIT_FAILED)
+
+
+def run_installer(name: str, command: str, events: Callable[[threading.Event], Iterator[Event]]) -> int:
+    """Stream an installer's events to the terminal and the journal; exit code from its Result."""
+    console = make_console()
+    with cancel_on_signals() as cancel:
+        journal = Journal(name, command)
+        result = render_events(journal.follow(events(cancel)), console)
+    console.print(f"[dim]Log: {journal.path}[/]")
+    return EXIT_OK if result and result.ok else EXIT_FAILED
+
+
+def run_preflight(profile: Profile, name: str) -> None:
+    from wizard.checks import run_checks
+    from wizard.checks.commands import print_results
+
+    results = print_results(run_checks(profile, name), make_console())
+    if any(result.status == "fail" for result in results):
+        raise CommandError("preflight checks failed: fix the rows marked FAIL, or pass --skip-checks", EXIT_FAILED)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    profile, name, _path = load_profile(args.profile, ready=True)
+    return apply_profile(profile, name, args, command="apply")
+
+
+def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, command: str) -> int:
+    if not getattr(args, "skip_checks", False):
+        run_preflight(profile, name)
+    if profile.gateway.auth_bypass:
+        print("WARNING: gateway.auth_bypass is ON: the gateway will not authenticate requests", file=sys.stderr)
+    if not args.yes:
+        print(plan.render(plan.build(profile, name)))
+    confirm(f"Install the AI gateway for profile {name} ({profile.target})?", args.yes)
+    return run_installer(name, command, lambda cancel: installer_for(profile, name, cancel).apply())
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    profile, name, path = load_profile(args.profile, ready=True)
+    if args.tag or args.gitlab_version:
+        field, value = ("gateway.tag", args.tag) if args.tag else ("gitlab.version", args.gitlab_version)
+        updated, error = validate_field(profile, field, value)
+        if updated is None:
+            raise CommandError(f"{field}: {error}")
+        if args.gitlab_version:
+            updated, _ = validate_field(updated, "gateway.tag", "")  # the version picks the tag again
+        profile = updated  # type: ignore[assignment]
+    args.skip_checks = True  # an upgrade keeps everything but the image; its rollback is the safety net
+    code = apply_profile(profile, name, args, command="upgrade")
+    if code == EXIT_OK:
+        store.save(profile, path)
+    return code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    profile, name, _path = load_profile(args.profile)
+    report = installer_for(profile, name).status()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_status(name, report)
+    return EXIT_OK if not report.drift else EXIT_FAILED
+
+
+def print_status(name: str, report: StatusReport) -> None:
+    health = {True: "healthy", False: "unhealthy", None: "unknown"}[report.healthy]
+    print(f"{name}: {report.state}" + (f", {health}" if report.installed else ""))
+    if report.image:
+        print(f"  image: {report.image}")
+    for key, value in report.details.items():
+        print(f"  {key}: {value}")
+    if report.drift:
+        print("  drift (running vs profile):")
+        for drift in report.drift:
+            print(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}")
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    profile, name, _path = load_profile(args.profile)
+    confirm(f"Remove the AI gateway of profile {name}?", args.yes)
+    return run_installer(
+        name,
+        "uninstall",
+        lambda cancel: installer_for(profile, name, cancel).uninstall(
+            remove_image=args.remove_image, purge=args.purge
+        ),
+    )
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    profile, name, _path = load_profile(args.profile, ready=True)
+    directory = Path(args.directory)
+    if directory.exists() and not directory.is_dir():
+        raise CommandError(f"{directory}: is not a directory", EXIT_USAGE)
+    return run_installer(name, "bundle", lambda cancel: installer_for(profile, name, cancel).bundle(directory))

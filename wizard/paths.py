@@ -1,0 +1,50 @@
+"""The one module that knows where aigw-wizard keeps its files.
+
+`AIGW_WIZARD_CONFIG_DIR` moves everything (profiles, logs, state) under one directory;
+tests point it at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "aigw-wizard"
+CONFIG_DIR_ENV = "AIGW_WIZARD_CONFIG_DIR"
+
+
+def config_dir() -> Path:
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def profiles_dir() -> Path:
+    return config_dir() / "profiles"
+
+
+def log_dir() -> Path:
+    """Where run journals go: the platform's log dir, or `logs/` under the override."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return Path(override).expanduser() / "logs"
+    return Path(platformdirs.user_log_dir(APP_NAME))
+
+
+def state_dir() -> Path:
+    """Where the last outcome of each profile's runs is recorded."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return Path(override).expanduser() / "state"
+    return Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) and make sure only the owner can enter it."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
