@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -108,22 +107,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     steps = plan.build(profile, name)
     if args.script:
         target = Path(args.script)
-        write_private_executable(target, plan.script(steps, name))
+        try:
+            plan.write_script(target, plan.script(steps, name))
+        except OSError as error:
+            raise CommandError(f"{target}: cannot write: {error.strerror}", EXIT_FAILED) from None
         print(f"Wrote {target}")
         return EXIT_OK
     print(plan.render(steps), end="")
     return EXIT_OK
-
-
-def write_private_executable(target: Path, text: str) -> None:
-    """Scripts name key paths and internal URLs: readable by the owner only."""
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        target.chmod(0o700)
-    except OSError as error:
-        raise CommandError(f"{target}: cannot write: {error.strerror}", EXIT_FAILED) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,8 +6,10 @@ Shown on the Review screen, printed by `aigw-wizard plan`, and saved as a script
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
@@ -157,3 +159,11 @@ def script(steps: list[PlanStep], profile_name: str) -> str:
         "set -euo pipefail\n\n"
     )
     return header + render(steps)
+
+
+def write_script(target: Path, text: str) -> None:
+    """Scripts name key paths and internal URLs: readable and runnable by the owner only."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    target.chmod(0o700)

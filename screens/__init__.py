@@ -1,0 +1,1 @@
+"""The Textual face of aigw-wizard: an app and one thin module per screen."""

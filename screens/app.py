@@ -1,0 +1,88 @@
+"""The Textual app: a profile picker, then one screen per wizard step over a session."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from screens.base import WizardScreen
+from wizard import store
+from wizard.session import WizardSession
+
+
+class AigwWizardApp(App[None]):
+    """Install the GitLab AI gateway, one checked step at a time."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "aigw-wizard"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit")]
+
+    def __init__(self, profile: str | None = None) -> None:
+        super().__init__()
+        self.initial_profile = profile
+        self.session: WizardSession | None = None
+
+    def on_mount(self) -> None:
+        from screens.profiles import ProfilesScreen
+
+        self.push_screen(ProfilesScreen())
+        if self.initial_profile:
+            try:
+                self.open_session(WizardSession.open(self.initial_profile))
+            except store.ProfileError as error:
+                self.notify(str(error), title="Cannot open the profile", severity="error", timeout=15)
+
+    def open_session(self, session: WizardSession) -> None:
+        """Resume a profile at its first incomplete step."""
+        self.session = session
+        self.goto(session.resume_step())
+
+    def goto(self, step_id: str) -> None:
+        assert self.session is not None
+        screen = make_step_screen(step_id, self.session)
+        if isinstance(self.screen, WizardScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def close_session(self) -> None:
+        """Back to the profile list, which shows the saved state."""
+        self.session = None
+        while isinstance(self.screen, WizardScreen):
+            self.pop_screen()
+        from screens.profiles import ProfilesScreen
+
+        if isinstance(self.screen, ProfilesScreen):
+            self.screen.reload()
+
+
+def make_step_screen(step_id: str, session: WizardSession) -> Screen[None]:
+    from screens.done import DoneScreen
+    from screens.gateway import GatewayScreen
+    from screens.gitlab import GitLabScreen
+    from screens.helm import HelmScreen
+    from screens.install import InstallScreen
+    from screens.preflight import PreflightScreen
+    from screens.review import ReviewScreen
+    from screens.target import TargetScreen
+    from screens.tls import TLSScreen
+
+    screens: dict[str, type[WizardScreen]] = {
+        "target": TargetScreen,
+        "gitlab": GitLabScreen,
+        "gateway": GatewayScreen,
+        "tls": TLSScreen,
+        "helm": HelmScreen,
+        "preflight": PreflightScreen,
+        "review": ReviewScreen,
+        "install": InstallScreen,
+        "done": DoneScreen,
+    }
+    return screens[step_id](session)
+
+
+def make_app(profile: str | None = None) -> AigwWizardApp:
+    """The one factory the CLI, the tests and the benchmarks use."""
+    return AigwWizardApp(profile=profile)

@@ -1,0 +1,150 @@
+"""The frame every wizard step shares: step indicator, bypass warning, Back/Next, footer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static
+
+from screens.dialogs import FilePickerModal
+from screens.widgets import FormField, StepIndicator
+from wizard.session import STEPS, WizardSession, steps_for
+
+if TYPE_CHECKING:
+    from screens.app import AigwWizardApp
+
+GLOBAL_HELP = """Keys
+  Ctrl+N        next screen (also the Next button)
+  Esc           previous screen
+  Tab/Shift+Tab move between fields and buttons
+  Enter         next field; on a button, press it
+  F1 or ?       this help
+  Ctrl+Q        quit: everything valid is already saved
+
+Every field is saved to the profile the moment it is valid, so you can quit
+or lose the connection at any point and resume where you left off.
+"""
+
+
+class WizardScreen(Screen[None]):
+    """One step of the wizard over a `WizardSession`; subclasses compose the body."""
+
+    STEP: ClassVar[str]
+    HELP_TEXT: ClassVar[str] = ""
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next"),
+        Binding("escape", "back", "Back"),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("ctrl+q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, session: WizardSession) -> None:
+        super().__init__()
+        self.session = session
+
+    @property
+    def wizard(self) -> AigwWizardApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StepIndicator(id="steps")
+        yield Static(
+            "AUTH BYPASS IS ON: the gateway will not authenticate requests (troubleshooting only)",
+            id="bypass-banner",
+            markup=False,
+        )
+        title = next(step.title for step in STEPS if step.id == self.STEP)
+        yield Static(f"{title} — profile {self.session.name}", id="screen-title", markup=False)
+        with VerticalScroll(id="body"):
+            yield from self.compose_body()
+        with Horizontal(id="nav"):
+            yield Button("Back", id="back", compact=True)
+            yield Static("", id="nav-status", markup=False)
+            yield Button("Next", id="next", variant="primary", compact=True)
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.refresh_chrome()
+
+    def refresh_chrome(self) -> None:
+        steps = steps_for(self.session.profile.target)
+        self.query_one(StepIndicator).show(steps, self.STEP, self.session.completed_steps())
+        self.query_one("#bypass-banner").display = self.session.profile.gateway.auth_bypass
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#nav-status", Static).update(text)
+
+    # Fields -------------------------------------------------------------------------------
+
+    def on_form_field_edited(self, message: FormField.Edited) -> None:
+        error = self.session.set(message.form_field.field, message.value)
+        message.form_field.show_error(error)
+        self.field_changed(message.form_field.field, error)
+        self.refresh_chrome()
+
+    def field_changed(self, field: str, error: str | None) -> None:
+        """Hook for live derived values (the API URL, the image tag, TLS details)."""
+
+    def on_form_field_browse(self, message: FormField.Browse) -> None:
+        current = message.form_field.input.value.strip()
+        start = self.session.profile.resolve(current).parent if current else self.session.path.parent.parent
+
+        def picked(path: str | None) -> None:
+            if path:
+                message.form_field.set_value(path)
+                message.form_field.input.focus()
+
+        self.app.push_screen(FilePickerModal(f"Choose a file for {message.form_field.label}", start), picked)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.focus_next()
+
+    # Navigation ---------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "next":
+            event.stop()
+            self.action_next()
+        elif event.button.id == "back":
+            event.stop()
+            self.action_back()
+
+    def blocking_reason(self) -> str | None:
+        """Why Next may not proceed yet, in plain words (None: go ahead)."""
+        invalid = [field.label for field in self.query(FormField) if field.has_class("-invalid")]
+        if invalid:
+            return "Fix the fields marked in red: " + ", ".join(invalid)
+        missing = self.session.step_problems(self.STEP)
+        if missing:
+            return "Still needed: " + "; ".join(missing)
+        return None
+
+    def action_next(self) -> None:
+        reason = self.blocking_reason()
+        if reason:
+            self.set_status(reason)
+            self.notify(reason, severity="warning", timeout=6)
+            return
+        following = self.session.next_step(self.STEP)
+        if following:
+            self.wizard.goto(following)
+
+    def action_back(self) -> None:
+        previous = self.session.previous_step(self.STEP)
+        if previous:
+            self.wizard.goto(previous)
+        else:
+            self.wizard.close_session()
+
+    def action_help(self) -> None:
+        from screens.dialogs import HelpModal
+
+        self.app.push_screen(HelpModal(self.HELP_TEXT.strip() + "\n\n" + GLOBAL_HELP))

@@ -1,0 +1,153 @@
+"""Typed dialogs: each returns its answer through `dismiss()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DirectoryTree, Input, Label, Static
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Yes or no; Escape means no."""
+
+    BINDINGS = [Binding("escape", "answer(False)", "No"), Binding("y", "answer(True)", "Yes", show=False)]
+
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.no, id="no", compact=True)
+                yield Button(self.yes, id="yes", variant="warning", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class TextPromptModal(ModalScreen[str | None]):
+    """One line of text, checked by `validate` (returns an error or None) before it is accepted."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, *, value: str = "", placeholder: str = "",
+                 validate: Callable[[str], str | None] | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.placeholder = placeholder
+        self.validate = validate or (lambda _text: None)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-text")
+            yield Input(self.value, placeholder=self.placeholder, compact=True)
+            yield Static("", id="prompt-error", classes="field-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("OK", id="ok", variant="primary", compact=True)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#prompt-error", Static).update(self.validate(event.value) or "")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def accept(self) -> None:
+        text = self.query_one(Input).value.strip()
+        error = self.validate(text)
+        if error:
+            self.query_one("#prompt-error", Static).update(error)
+            return
+        self.dismiss(text)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FilePickerModal(ModalScreen[str | None]):
+    """Keyboard-driven file picker: arrows move, Enter opens a folder or picks a file."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("backspace", "parent", "Up a folder"),
+        Binding("ctrl+h", "toggle_hidden", "Hidden files"),
+    ]
+
+    def __init__(self, title: str, start: Path) -> None:
+        super().__init__()
+        self.title_text = title
+        self.start = start if start.is_dir() else Path.home()
+        self.show_hidden = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog dialog-tall"):
+            yield Label(self.title_text, classes="dialog-text")
+            yield Static(str(self.start), id="picker-path", markup=False)
+            yield FilteredDirectoryTree(self.start, id="picker-tree")
+            yield Static("Enter: pick  Backspace: up  Ctrl+H: hidden  Esc: cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(DirectoryTree).focus()
+
+    def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        self.dismiss(str(event.path))
+
+    def action_parent(self) -> None:
+        tree = self.query_one(FilteredDirectoryTree)
+        parent = Path(tree.path).resolve().parent
+        tree.path = parent
+        self.query_one("#picker-path", Static).update(str(parent))
+
+    def action_toggle_hidden(self) -> None:
+        tree = self.query_one(FilteredDirectoryTree)
+        tree.show_hidden = not tree.show_hidden
+        tree.reload()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FilteredDirectoryTree(DirectoryTree):
+    """Hides dot-files unless asked: key and cert folders are full of them."""
+
+    show_hidden = False
+
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        return [path for path in paths if self.show_hidden or not path.name.startswith(".")]
+
+
+class HelpModal(ModalScreen[None]):
+    """The keys and what the current screen is for."""
+
+    BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog dialog-tall"):
+            yield Label("Help", classes="dialog-text")
+            with VerticalScroll():
+                yield Static(self.text, markup=False)
+            yield Static("Esc: close", classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,62 @@
+"""Step: the exact equivalent commands; save them as a script, or confirm to install."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static, TextArea
+
+from screens.base import WizardScreen
+from screens.dialogs import ConfirmModal, TextPromptModal
+from wizard import plan
+
+
+class ReviewScreen(WizardScreen):
+    STEP = "review"
+    HELP_TEXT = """Review
+  These are the commands the install amounts to, for the record or to run by hand.
+  s       save them as an executable script (mode 0700)
+  Ctrl+N  install (asks first)"""
+    BINDINGS = [Binding("s", "save_script", "Save script")]
+
+    def compose_body(self) -> ComposeResult:
+        steps = plan.build(self.session.profile, self.session.name)
+        self.plan_text = plan.render(steps)
+        self.script_text = plan.script(steps, self.session.name)
+        profile = self.session.profile
+        yield Static(f"{profile.target}: {profile.image_ref}  ->  GitLab uses {profile.gateway_url}",
+                     classes="note", markup=False)
+        yield TextArea(self.plan_text, read_only=True, id="plan-text", soft_wrap=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#next").label = "Install"
+        self.query_one(TextArea).focus()
+
+    def action_save_script(self) -> None:
+        default = str(Path.cwd() / f"aigw-install-{self.session.name}.sh")
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            target = Path(path).expanduser()
+            try:
+                plan.write_script(target, self.script_text)
+            except OSError as error:
+                self.notify(f"Cannot write {target}: {error.strerror}", severity="error")
+                return
+            self.notify(f"Saved {target}")
+
+        self.app.push_screen(TextPromptModal("Save the commands as a script", value=default), chosen)
+
+    def action_next(self) -> None:
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.wizard.goto("install")
+
+        question = f"Install the AI gateway now ({self.session.profile.target}, profile {self.session.name})?"
+        if self.session.profile.gateway.auth_bypass:
+            question += "\n\nAUTH BYPASS IS ON: the gateway will not authenticate requests."
+        self.app.push_screen(ConfirmModal(question, yes="Install"), confirmed)
