@@ -7,8 +7,15 @@ failure points at (the TUI jumps back to that field's screen). Checks never prin
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
+import socket
+import stat
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from wizard.profile import Profile, Target
@@ -23,6 +30,8 @@ class Outcome:
     status: Status
     detail: str
     remedy: str = ""
+    field: str | None = None
+    """Overrides the check's field when one check covers several (tls.cert or tls.key)."""
 
 
 @dataclass(frozen=True)
@@ -85,3 +94,128 @@ def check(
         return function
 
     return register
+
+
+# --- helpers shared by the engine, the check modules and the TUI ------------------------------
+
+MAX_FILE_BYTES = 1024 * 1024
+
+
+def plain_error(error: BaseException) -> str:
+    """One line a user can read: no traceback, no module paths."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{where}"
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return text or type(error).__name__
+
+
+def rerun_command(check: Check, profile_name: str) -> str:
+    return f"aigw-wizard check {profile_name} --only {check.id}"
+
+
+def root_os_error(error: BaseException) -> OSError | None:
+    """The system error (refused, not found, timeout…) wrapped somewhere inside `error`.
+
+    Libraries wrap it in their own exceptions, as a cause, a context or an argument.
+    """
+    pending: list[Any] = [error]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop(0)
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, OSError) and (item.errno is not None or isinstance(item, TimeoutError)):
+            return item
+        pending += [item.__cause__, item.__context__, *item.args]
+    return None
+
+
+def crashed(check: Check, error: BaseException, profile_name: str) -> Outcome:
+    """An exception inside a check: a failing row in plain words, never a traceback."""
+    return Outcome(
+        "fail",
+        f"the check could not finish: {plain_error(error)}",
+        f"run `{rerun_command(check, profile_name)}` again; if it keeps failing, report it",
+    )
+
+
+def timed_out(check: Check, profile_name: str) -> Outcome:
+    what = f"what {check.field} points at" if check.field else "the service it asks"
+    return Outcome(
+        "fail",
+        f"timed out after {check.timeout:g} s",
+        f"make sure {what} answers from this host (firewall, proxy, DNS), "
+        f"then run `{rerun_command(check, profile_name)}`",
+    )
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Details quote what servers and files say (versions, certificate names): no escapes."""
+    return _CONTROL.sub("?", text)
+
+
+def finish(check: Check, outcome: Outcome, started: float) -> CheckResult:
+    return CheckResult(
+        id=check.id,
+        title=check.title,
+        status=outcome.status,
+        detail=printable(outcome.detail),
+        remedy=printable(outcome.remedy),
+        duration_ms=round((time.monotonic() - started) * 1000),
+        field=outcome.field or check.field,
+    )
+
+
+def run_sync(check: Check, call: Callable[[], Outcome], profile_name: str = "PROFILE") -> CheckResult:
+    """Run one synchronous check body here and now (the TUI's TLS screen, for one)."""
+    started = time.monotonic()
+    try:
+        outcome = call()
+    except Exception as error:  # a check's bug must not take the others down
+        outcome = crashed(check, error, profile_name)
+    return finish(check, outcome, started)
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve(context: CheckContext, host: str) -> list[str]:
+    """Addresses `host` resolves to (socket.gaierror when it does not).
+
+    Blocking: call it from a synchronous check, which runs in its own thread under the
+    check's timeout. Tests inject `overrides["resolver"]` so no query leaves the host.
+    """
+    resolver: Callable[[str], list[str]] | None = context.overrides.get("resolver")
+    if resolver is not None:
+        return resolver(host)
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def file_problem(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str | None:
+    """Why `path` cannot serve as a small input file, or None when it can."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return f"{path} does not exist" + (" (dangling symlink)" if path.is_symlink() else "")
+    except OSError as error:
+        return f"{path} cannot be read: {error.strerror}"
+    if stat.S_ISDIR(info.st_mode):
+        return f"{path} is a directory, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path} is not a regular file"  # a FIFO or device would block or never end
+    if info.st_size > max_bytes:
+        return f"{path} is {info.st_size} bytes; expected at most {max_bytes // 1024} KiB"
+    if not os.access(path, os.R_OK):
+        return f"{path} is not readable by this user"
+    return None
