@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -19,10 +22,33 @@ class AigwWizardApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [Binding("ctrl+q", "quit", "Quit")]
 
-    def __init__(self, profile: str | None = None) -> None:
+    def __init__(
+        self,
+        profile: str | None = None,
+        *,
+        run_checks: Callable[..., Iterator[Any]] | None = None,
+        installer_for: Callable[..., Any] | None = None,
+    ) -> None:
         super().__init__()
         self.initial_profile = profile
         self.session: WizardSession | None = None
+        # The engines; tests and demos may hand in others. Imported on first use, not here.
+        self._run_checks = run_checks
+        self._installer_for = installer_for
+
+    def run_checks(self, *args: Any) -> Iterator[Any]:
+        if self._run_checks is None:
+            from wizard.checks import run_checks
+
+            self._run_checks = run_checks
+        return self._run_checks(*args)
+
+    def installer_for(self, *args: Any) -> Any:
+        if self._installer_for is None:
+            from wizard.install import installer_for
+
+            self._installer_for = installer_for
+        return self._installer_for(*args)
 
     def on_mount(self) -> None:
         from screens.profiles import ProfilesScreen
@@ -83,6 +109,6 @@ def make_step_screen(step_id: str, session: WizardSession) -> Screen[None]:
     return screens[step_id](session)
 
 
-def make_app(profile: str | None = None) -> AigwWizardApp:
+def make_app(profile: str | None = None, **engines: Any) -> AigwWizardApp:
     """The one factory the CLI, the tests and the benchmarks use."""
-    return AigwWizardApp(profile=profile)
+    return AigwWizardApp(profile=profile, **engines)

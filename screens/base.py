@@ -54,7 +54,7 @@ class WizardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StepIndicator(id="steps")
         yield Static(
-            "AUTH BYPASS IS ON: the gateway will not authenticate requests (troubleshooting only)",
+            "AUTH BYPASS ON: requests are NOT authenticated (troubleshooting only)",
             id="bypass-banner",
             markup=False,
         )

@@ -49,7 +49,7 @@ class InstallScreen(WizardScreen):
         self.cancel_request = threading.Event()
         self.running = False
         self.result: Result | None = None
-        self.layers: dict[str, tuple[int, int | None]] = {}
+        self.pull_layers: dict[str, tuple[int, int | None]] = {}
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="steps-table", cursor_type="none", show_header=False)
@@ -79,12 +79,11 @@ class InstallScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_installer(self) -> None:
-        from wizard.install import installer_for
         from wizard.journal import Journal
 
         try:
             journal = Journal(self.session.name, "apply")
-            installer = installer_for(self.session.profile, self.session.name, self.cancel_request)
+            installer = self.wizard.installer_for(self.session.profile, self.session.name, self.cancel_request)
             for event in journal.follow(installer.apply()):
                 self.events.put(event)
         except Exception as error:  # the screen shows it; a traceback helps nobody here
@@ -122,13 +121,13 @@ class InstallScreen(WizardScreen):
             self._finish(event)
 
     def _progress(self, event: Progress) -> None:
-        self.layers[event.key] = (event.current, event.total)
-        known = [total for _current, total in self.layers.values() if total]
+        self.pull_layers[event.key] = (event.current, event.total)
+        known = [total for _current, total in self.pull_layers.values() if total]
         bar = self.query_one(ProgressBar)
         self.query_one("#pull-progress").display = True
-        bar.update(total=sum(known) or None, progress=sum(current for current, _ in self.layers.values()))
-        finished = sum(1 for current, total in self.layers.values() if total and current >= total)
-        self.query_one("#pull-label", Label).update(f"{event.label or event.step}: {finished}/{len(self.layers)} ")
+        bar.update(total=sum(known) or None, progress=sum(current for current, _ in self.pull_layers.values()))
+        finished = sum(1 for current, total in self.pull_layers.values() if total and current >= total)
+        self.query_one("#pull-label", Label).update(f"{event.label or event.step}: {finished}/{len(self.pull_layers)} ")
 
     def _finish(self, result: Result) -> None:
         self.running = False
@@ -171,7 +170,7 @@ class InstallScreen(WizardScreen):
     def action_retry(self) -> None:
         if not self.running and self.result and not self.result.ok:
             self.query_one(DataTable).clear()
-            self.layers.clear()
+            self.pull_layers.clear()
             self.start()
 
     def action_back(self) -> None:

@@ -19,6 +19,7 @@ class LogPane(Vertical):
     LogPane { height: 1fr; }
     LogPane > Horizontal { height: 1; }
     LogPane .log-state { width: 1fr; color: $text-muted; padding-left: 1; }
+    LogPane .log-filter-label { width: 8; padding-left: 1; }
     LogPane Input { width: 30; }
     LogPane Log { height: 1fr; border: round $panel; }
     """
@@ -32,7 +33,7 @@ class LogPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label("Filter", classes="field-label-short")
+            yield Label("Filter", classes="log-filter-label")
             yield Input(placeholder="text to match", compact=True, id="log-filter")
             yield Label("following", classes="log-state")
         yield Log(max_lines=self.limit, auto_scroll=True)

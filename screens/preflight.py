@@ -65,10 +65,8 @@ Failures block Next; warnings do not."""
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_checks(self) -> None:
-        from wizard.checks import run_checks
-
         try:
-            for result in run_checks(self.session.profile, self.session.name):
+            for result in self.wizard.run_checks(self.session.profile, self.session.name):
                 self.post_message(self.CheckFinished(result))
         except Exception as error:  # shown on screen: the wizard must not crash on a broken check
             self.post_message(self.ChecksDone(f"The checks stopped: {error}"))

@@ -1,0 +1,64 @@
+"""Shared helpers for TUI tests: canned engines and deterministic profiles."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from wizard import store
+from wizard.checks.base import CheckResult
+from wizard.events import Event, LogLine, Result, StepFinished, StepStarted
+from wizard.profile import Profile
+
+FIXED_MTIME = time.mktime((2026, 11, 25, 9, 30, 0, 0, 0, -1))
+
+
+def save_profile(name: str, profile: Profile) -> Path:
+    path = store.save(profile, name)
+    os.utime(path, (FIXED_MTIME, FIXED_MTIME))  # stable "Modified" column in snapshots
+    return path
+
+
+FAILED_CHECKS = [
+    CheckResult("gitlab.tls", "GitLab TLS", "fail",
+                "certificate verify failed: self-signed certificate (issuer CN=corp-root)",
+                "set gateway.ca_bundle to a PEM with your private CA", 120, "gateway.ca_bundle"),
+    CheckResult("host.memory", "Memory", "pass", "23.4 GiB total (needs 512 MiB)", "", 1, None),
+    CheckResult("host.cpus", "CPUs", "warn", "1 CPU; 2 or more recommended", "add a CPU", 1, None),
+    CheckResult("gateway.port", "Gateway port", "pass", "port 5052 is free", "", 2, "gateway.port"),
+]
+
+
+def canned_checks(results: list[CheckResult]) -> Any:
+    def run(_profile: Profile, _name: str) -> Iterator[CheckResult]:
+        yield from results
+    return run
+
+
+class CannedInstaller:
+    """Replays a fixed event list, as a real installer would emit it."""
+
+    def __init__(self, events: list[Event]) -> None:
+        self.events = events
+
+    def __call__(self, *_args: Any) -> CannedInstaller:
+        return self
+
+    def apply(self) -> Iterator[Event]:
+        yield from self.events
+
+
+FAILED_INSTALL = [
+    StepStarted("image", "Image aigw-test/model-gateway:self-hosted-v17.5.0-ee", at=0),
+    StepFinished("image", "ok", "already present", at=0),
+    StepStarted("container", "Start container gitlab-aigw", at=0),
+    StepFinished("container", "ok", "started", at=0),
+    StepStarted("health", "Wait for http://127.0.0.1:5052/monitoring/healthz", at=0),
+    LogLine("container", "gitlab url: https://gitlab.example.com", at=0),
+    LogLine("container", "fatal: simulated startup crash", "error", at=0),
+    StepFinished("health", "failed", "container exited with code 3", at=0),
+    Result(False, "the gateway exited with code 3 before becoming healthy", at=0),
+]
