@@ -11,7 +11,14 @@ from textual.widgets import Input, TextArea
 
 from screens.app import make_app
 from tests.factories import docker_profile, helm_profile
-from tests.tui_support import FAILED_CHECKS, FIXED_MTIME, FAILED_INSTALL, CannedInstaller, canned_checks, save_profile
+from tests.tui_support import (
+    FAILED_CHECKS,
+    FAILED_INSTALL,
+    FIXED_MTIME,
+    CannedInstaller,
+    canned_checks,
+    save_profile,
+)
 from wizard.profile import Profile
 
 SIZE = (80, 24)
