@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import stat
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -189,15 +190,32 @@ def is_ip(value: str) -> bool:
     return True
 
 
-def resolve(context: CheckContext, host: str) -> list[str]:
-    """Addresses `host` resolves to (socket.gaierror when it does not).
-
-    Blocking: call it from a synchronous check, which runs in its own thread under the
-    check's timeout. Tests inject `overrides["resolver"]` so no query leaves the host.
+def resolve(context: CheckContext, host: str, timeout: float) -> list[str]:
+    """Addresses `host` resolves to: socket.gaierror when it does not, TimeoutError when
+    no answer comes within `timeout` (getaddrinfo has no timeout of its own, so it runs in
+    a daemon thread that may be left behind). Tests inject `overrides["resolver"]`.
     """
-    resolver: Callable[[str], list[str]] | None = context.overrides.get("resolver")
-    if resolver is not None:
-        return resolver(host)
+    lookup: Callable[[str], list[str]] = context.overrides.get("resolver") or _getaddrinfo
+    answer: list[list[str]] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            answer.append(lookup(host))
+        except BaseException as error:  # handed to the caller
+            failure.append(error)
+
+    worker = threading.Thread(target=work, name="aigw-resolve", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if failure:
+        raise failure[0]
+    if not answer:
+        raise TimeoutError(f"no answer for {host} within {timeout:g} s")
+    return answer[0]
+
+
+def _getaddrinfo(host: str) -> list[str]:
     infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 

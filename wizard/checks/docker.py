@@ -180,7 +180,7 @@ def _local_image(context: CheckContext, ref: str) -> tuple[str | None, str]:
     except docker.errors.ImageNotFound:
         return None, ""
     except Exception as error:  # engine unreachable: docker.engine says why
-        return None, f" (could not ask the engine: {plain_error(error)}; see docker.engine)"
+        return None, f" (could not look in the engine: {engine_problem(error, context).detail})"
     size = int(image.attrs.get("Size") or 0) // 1024**2
     return f"{ref} is present in the engine ({image.short_id}, {size} MB)", ""
 
@@ -195,8 +195,8 @@ def _registry_outcome(context: CheckContext, ref: str, note: str) -> Outcome:
     registry = registry_host(image)
     lookup = "registry-1.docker.io" if registry == "docker.io" else registry.rsplit(":", 1)[0].strip("[]")
     try:
-        resolve(context, lookup)
-    except (socket.gaierror, UnicodeError) as error:
+        resolve(context, lookup, IMAGE_TIMEOUT - LOOKUP_TIMEOUT - 0.3)
+    except (socket.gaierror, UnicodeError, TimeoutError) as error:
         return Outcome(
             "fail",
             f"{ref} is not in the engine and the registry host {lookup} does not resolve ({plain_error(error)}){note}",

@@ -101,7 +101,7 @@ def docker_root(context: CheckContext) -> str:
     """Where the engine keeps images (`docker info` → DockerRootDir)."""
     from wizard.checks.docker import engine_client  # the SDK loads only when this runs
 
-    with engine_client(context, DISK_TIMEOUT) as client:
+    with engine_client(context, DISK_TIMEOUT - 0.5) as client:  # leaves time to say why
         return str(client.info()["DockerRootDir"])
 
 
@@ -113,7 +113,10 @@ def disk(context: CheckContext) -> Outcome:
         try:
             root = root or docker_root(context)
         except Exception as error:  # the engine's own check explains what is wrong with it
-            return Outcome("skip", f"cannot ask the Docker engine where it stores images: {plain_error(error)} (see docker.engine)")
+            from wizard.checks.docker import engine_problem
+
+            why = engine_problem(error, context).detail
+            return Outcome("skip", f"cannot ask where images are stored: {why} (see docker.engine)")
         try:
             free = shutil.disk_usage(root).free
         except OSError as error:

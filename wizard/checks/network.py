@@ -41,7 +41,13 @@ def dns(context: CheckContext) -> Outcome:
         return Outcome("pass", f"{name} is an address: nothing to resolve")
     points_at = "the ingress controller" if context.profile.target == "helm" else "this host"
     try:
-        addresses = resolve(context, name)
+        addresses = resolve(context, name, DNS_TIMEOUT - 0.3)
+    except TimeoutError:
+        return Outcome(
+            "fail",
+            f"no DNS answer for {name} within {DNS_TIMEOUT - 0.3:g} s",
+            "check this host's DNS servers (/etc/resolv.conf), or set gateway.hostname to an IP address",
+        )
     except (socket.gaierror, UnicodeError) as error:
         return Outcome(
             "fail",
@@ -98,13 +104,14 @@ def port(context: CheckContext) -> Outcome:
     try:
         ours, others = port_holders(context, number)
     except Exception as error:  # no engine: say what we know, the port is taken
+        from wizard.checks.docker import engine_problem
+
         ours, others = [], []
-        unknown = f" (the Docker engine could not say by whom: {plain_error(error)})"
+        holder = f"another program or container ({engine_problem(error, context).detail})"
     else:
-        unknown = ""
+        holder = f"container {', '.join(others)}" if others else "another program"
     if ours:
         return Outcome("pass", f"port {number} is held by this profile's container {ours[0]} (replaced on apply)")
-    holder = f"container {', '.join(others)}" if others else f"another program{unknown}"
     return Outcome(
         "fail",
         f"port {number} is already in use by {holder}",
