@@ -43,7 +43,7 @@ def make_tls(folder: Path, host: str = HOST) -> Tls:
     return Tls(folder / "tls.crt", folder / "tls.key", folder / "other.key")
 
 
-def saved_profile(tls: Tls, **sections: dict[str, Any]) -> Profile:
+def saved_profile(tls: Tls, /, **sections: dict[str, Any]) -> Profile:
     """A complete helm profile saved under the test's config dir, loaded back as the CLI would."""
     sections.setdefault("tls", {"cert": str(tls.cert), "key": str(tls.key)})
     path = store.save(helm_profile(**sections), NAME)
