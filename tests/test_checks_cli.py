@@ -82,7 +82,7 @@ def test_check_plain_lines_and_exit_one(broken_setup, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL  gitlab.tls: GitLab's certificate is self-signed" in out
-    assert "fix: set gateway.ca_bundle" in out
+    assert "set gateway.ca_bundle to ca-bundle.pem" in out
     assert "PASS  gitlab.api_url" in out
     assert "2 failed, 1 passed" in out
 

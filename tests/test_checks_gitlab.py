@@ -185,15 +185,21 @@ def test_a_bundle_missing_the_right_ca_says_add_it(ca, tmp_path):
     trustme.CA().cert_pem.write_to_path(str(other))
     with fake_gitlab(trustme_server_context(ca, "localhost")) as gitlab:
         result = run_one("gitlab.tls", gitlab_context(gitlab.url, ca_bundle=other))
-    assert result.status == "fail" and f"to gateway.ca_bundle ({other})" in result.remedy
+    assert result.status == "fail" and f">> {other}" in result.remedy
 
 
-def test_self_signed(tmp_path):
+def test_self_signed_and_the_remedy_that_fixes_it(tmp_path):
     cert, key = self_signed("localhost", common_name="gitlab self-signed")
     with fake_gitlab(server_context(cert, key, tmp_path)) as gitlab:
         result = run_one("gitlab.tls", gitlab_context(gitlab.url))
-    assert result.status == "fail" and "self-signed" in result.detail
-    assert "gitlab self-signed" in result.detail and "gateway.ca_bundle" in result.remedy
+        assert result.status == "fail" and "self-signed" in result.detail
+        assert "gitlab self-signed" in result.detail
+        assert f"-connect localhost:{gitlab.port}" in result.remedy and "set gateway.ca_bundle" in result.remedy
+        # Following the remedy: the saved certificate in the bundle makes it pass.
+        bundle = tmp_path / "ca-bundle.pem"
+        bundle.write_bytes(cert)
+        fixed = run_one("gitlab.tls", gitlab_context(gitlab.url, ca_bundle=bundle))
+    assert fixed.status == "pass"
 
 
 def test_hostname_mismatch_points_at_gitlab_url(ca, ca_file):

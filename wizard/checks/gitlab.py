@@ -280,7 +280,7 @@ def _untrusted(context: CheckContext, error: ssl.SSLCertVerificationError, host:
         presented = None
     issuer = issuer_of(presented) if presented else "unknown"
     code = error.verify_code
-    chain_cmd = f"`openssl s_client -showcerts -connect {host}:{port}` shows the chain"
+    chain_cmd = f"`openssl s_client -showcerts -connect {host}:{port}` shows what GitLab sends"
     bundle = context.profile.gateway.ca_bundle
     if code in _HOST_MISMATCH:
         names = ", ".join(names_of(presented)[:6]) if presented else "other names"
@@ -303,17 +303,18 @@ def _untrusted(context: CheckContext, error: ssl.SSLCertVerificationError, host:
         )
     if code in _SELF_SIGNED:
         why = f"GitLab's certificate is self-signed (issuer: {issuer})"
-        what = "GitLab's certificate itself (it is its own CA)"
-    elif code in _UNKNOWN_ISSUER:
-        why = f"GitLab's certificate is issued by an unknown CA (issuer: {issuer})"
-        what = f"the CA certificate of {issuer}"
+        get = f"save it (it is its own CA): `openssl s_client -connect {host}:{port} </dev/null | openssl x509 -out gitlab-ca.pem`"
     else:
-        why = f"GitLab's certificate cannot be verified: {error.verify_message} (issuer: {issuer})"
-        what = f"the CA certificate of {issuer}"
+        reason = "is issued by an unknown CA" if code in _UNKNOWN_ISSUER else f"cannot be verified: {error.verify_message}"
+        why = f"GitLab's certificate {reason} (issuer: {issuer})"
+        get = f"get the certificate of the CA {issuer} as gitlab-ca.pem from GitLab's administrator ({chain_cmd})"
     if bundle:
-        fix = f"add {what} to gateway.ca_bundle ({bundle}); {chain_cmd}"
+        fix = f"{get}, then append it to gateway.ca_bundle: `cat gitlab-ca.pem >> {bundle}`"
     else:
-        fix = f"set gateway.ca_bundle to a PEM bundle with {what} and the public roots; {chain_cmd}"
+        fix = (
+            f"{get}, then `cat /etc/ssl/certs/ca-certificates.crt gitlab-ca.pem > ca-bundle.pem` "
+            "and set gateway.ca_bundle to ca-bundle.pem"
+        )
     return Outcome("fail", why, fix, "gateway.ca_bundle")
 
 

@@ -9,6 +9,7 @@ TLS checks skip (pointing at it) rather than fail again for the same cause.
 from __future__ import annotations
 
 import ipaddress
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,7 +113,10 @@ def _read(path: Path | None, field: str, max_bytes: int = 1024**2) -> bytes:
 def parse_certificates(data: bytes) -> list[Certificate]:
     """Every PEM certificate in `data`, in file order (ValueError when there is none)."""
     from cryptography import x509
+    from cryptography.utils import CryptographyDeprecationWarning
 
+    # System bundles hold old roots with quirks (negative serials) nobody can act on.
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning, module=r"wizard\.checks\.")
     return x509.load_pem_x509_certificates(data)
 
 
