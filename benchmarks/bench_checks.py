@@ -63,28 +63,29 @@ def run(repeat: int = REPEAT) -> dict[str, object]:
             timings.append(time.monotonic() - started)
         release.set()
     measured = statistics.median(timings)
+    failed = sorted(r.id for r in results if r.status == "fail")
     return {
         "name": "checks_black_holes",
         "measured": round(measured, 3),
         "baseline": round(baseline, 3),
         "ratio": round(measured / baseline, 3),
-        "goal": GOAL_S,
+        # As a ratio like every benchmark's goal: at most GOAL_S seconds of this baseline.
+        "goal": round(GOAL_S / baseline, 3),
         "unit": "s",
-        "checks": len(checks),
-        "failed": sorted(r.id for r in results if r.status == "fail"),
-        "met": measured <= GOAL_S,
+        "ok": measured <= GOAL_S,
+        "note": f"{len(checks)} checks, goal <= {GOAL_S:g} s wall; failing on the black holes: {', '.join(failed)}",
     }
 
 
 def main() -> int:
     report = run()
     print(
-        f"{report['checks']} checks against black holes: {report['measured']} s wall "
-        f"vs {report['baseline']} s sequential baseline (sum of timeouts); "
-        f"ratio {report['ratio']}; goal <= {report['goal']} s: {'met' if report['met'] else 'MISSED'}"
+        f"checks against black holes: {report['measured']} s wall vs {report['baseline']} s "
+        f"sequential baseline (sum of timeouts): ratio {report['ratio']} "
+        f"(goal <= {report['goal']}, i.e. <= {GOAL_S:g} s): {'met' if report['ok'] else 'MISSED'}"
     )
-    print(f"failing on the black holes, as they should: {', '.join(report['failed'])}")  # type: ignore[arg-type]
-    return 0 if report["met"] else 1
+    print(report["note"])
+    return 0 if report["ok"] else 1
 
 
 if __name__ == "__main__":
