@@ -9,7 +9,6 @@ The user's own `helm` binary does the install, so what we run is what `plan` pri
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
@@ -259,15 +258,17 @@ class HelmInstaller(Installer):
 
         if helm.repo_name:
             yield self._start("repo", f"Helm repository {helm.repo_name}")
-            yield from self._helm_ok(
-                ["helm", "repo", "add", "--force-update", helm.repo_name, helm.repo_url],
-                "cannot add the chart repository",
-            )
-            yield from self._helm_ok(
-                ["helm", "repo", "update", helm.repo_name], "cannot update the chart repository"
-            )
+            yield from self._add_repo()
             yield StepFinished("repo", "ok", helm.repo_url)
             self.check_cancel()
+
+    def _add_repo(self) -> Iterator[Event]:
+        helm = self.profile.helm
+        add = ["helm", "repo", "add", "--force-update", helm.repo_name, helm.repo_url]
+        yield from self._helm_ok(add, "cannot add the chart repository")
+        yield from self._helm_ok(
+            ["helm", "repo", "update", helm.repo_name], "cannot update the chart repository"
+        )
 
     def _ensure_namespace(self, cluster: kube.Cluster) -> str:
         name = self.profile.helm.namespace
@@ -671,81 +672,76 @@ class HelmInstaller(Installer):
         return self._guarded(self._bundle(directory), "Cancelled; the bundle is incomplete.")
 
     def _bundle(self, directory: Path) -> Iterator[Event]:
-        profile, helm = self.profile, self.profile.helm
+        # The Docker engine's bundle layout, so both targets' bundles read (and verify) alike.
+        from wizard.install.docker import BUNDLE_CA_FILE, _archive_name, _write_manifest
+
+        profile = self.profile
         directory.mkdir(parents=True, exist_ok=True)
+        chart = yield from self._fetch_chart(directory)
+
+        yield self._start("image", f"Save the image {profile.image_ref}")
+        archive = directory / _archive_name(profile.gateway.image, profile.image_tag)
+        yield from save_image(profile.image_ref, archive, self.check_cancel)
+        yield StepFinished("image", "ok", archive.name)
+
+        yield self._start("manifest", "Write the bundle's profile and SHA-256 manifest")
+        bundled = profile.model_copy(deep=True)
+        bundled.helm.chart = chart.name  # names relative to the bundled profile's folder
+        bundled.gateway.image_archive = archive.name
+        files = [chart, archive]
+        if profile.gateway.ca_bundle:  # public certificates: the air-gapped host needs them too
+            files.append(directory / BUNDLE_CA_FILE)
+            shutil.copyfile(profile.resolve(profile.gateway.ca_bundle), files[-1])
+            bundled.gateway.ca_bundle = BUNDLE_CA_FILE
+        for name in ("cert", "key"):  # key material is never copied: it stays where it is
+            setattr(bundled.tls, name, str(profile.resolve(getattr(profile.tls, name))))
+        files.append(store.save(bundled, directory / f"{self.profile_name}.toml"))
+        _write_manifest(directory, profile.image_ref, files)
+        yield StepFinished("manifest", "ok", ", ".join(path.name for path in files))
+        yield Result(
+            True,
+            f"bundle for {self.profile_name} written to {directory}",
+            next_steps=(
+                f"Load {archive.name} into a registry the cluster pulls from "
+                "(docker load, docker tag, docker push) and set gateway.image to it.",
+                f"Copy {directory} to the air-gapped host; tls.cert and tls.key must be at the "
+                f"paths {files[-1].name} names (edit them if not).",
+                f"Then run there: aigw-wizard apply {directory.name}/{files[-1].name} --yes",
+            ),
+        )
+
+    def _fetch_chart(self, directory: Path) -> Generator[Event, None, Path]:
+        """The chart .tgz in `directory`: copied when local, else `helm pull`ed."""
+        helm = self.profile.helm
         if not helm.local_chart:
             yield from self._check_helm()
         yield self._start("chart", "Fetch the chart")
         if helm.local_chart:
-            source = profile.resolve(helm.chart)
-            chart = directory / source.name
+            source = self.profile.resolve(helm.chart)
             try:
-                shutil.copyfile(source, chart)
+                chart = Path(shutil.copy(source, directory))
             except OSError as error:
                 raise HelmError(
                     f"helm.chart: cannot copy {source}: {error.strerror}", "check helm.chart"
                 ) from None
         else:
             if helm.repo_name:
-                yield from self._helm_ok(
-                    ["helm", "repo", "add", "--force-update", helm.repo_name, helm.repo_url],
-                    "cannot add the chart repository",
-                )
-                yield from self._helm_ok(
-                    ["helm", "repo", "update", helm.repo_name], "cannot update the chart repository"
-                )
-            before = set(directory.glob("*.tgz"))
-            argv = [
-                "helm",
-                "pull",
-                proc.positional(helm.chart),
-                f"--version={helm.chart_version}",
-                f"--destination={directory}",
-            ]
-            yield from self._helm_ok(argv, "cannot download the chart")
-            written = sorted(set(directory.glob("*.tgz")) - before) or sorted(
-                directory.glob(f"*{helm.chart_version}.tgz")
-            )
-            if not written:
-                raise HelmError(f"helm pull wrote no chart into {directory}")
-            chart = written[0]
+                yield from self._add_repo()
+            with tempfile.TemporaryDirectory(prefix="aigw-chart-") as pulled:
+                argv = [
+                    "helm",
+                    "pull",
+                    proc.positional(helm.chart),
+                    f"--version={helm.chart_version}",
+                    f"--destination={pulled}",
+                ]
+                yield from self._helm_ok(argv, "cannot download the chart")
+                found = sorted(Path(pulled).glob("*.tgz"))
+                if not found:
+                    raise HelmError(f"helm pull {helm.chart} wrote no chart archive")
+                chart = Path(shutil.move(found[0], directory / found[0].name))
         yield StepFinished("chart", "ok", chart.name)
-
-        yield self._start("image", f"Save the image {profile.image_ref}")
-        archive = directory / (
-            re.sub(r"[^A-Za-z0-9_.-]+", "_", profile.image_ref.rsplit("/", 1)[-1]) + ".tar"
-        )
-        yield from save_image(profile.image_ref, archive, self.check_cancel)
-        yield StepFinished("image", "ok", archive.name)
-
-        yield self._start("manifest", "Write the bundle's profile and manifest")
-        bundled = profile.model_copy(deep=True)
-        for section, name in (("tls", "cert"), ("tls", "key"), ("gateway", "ca_bundle")):
-            value = getattr(getattr(bundled, section), name)
-            if value:  # this host's files: absolute, so the bundled profile means the same
-                setattr(getattr(bundled, section), name, str(profile.resolve(value)))
-        bundled.helm.chart = chart.name
-        bundled.gateway.image_archive = archive.name
-        profile_path = store.save(bundled, directory / f"{self.profile_name}.toml")
-        manifest = {
-            "profile": profile_path.name,
-            "image": profile.image_ref,
-            "files": {path.name: _sha256(path) for path in (chart, archive, profile_path)},
-        }
-        (directory / "manifest.json").write_text(
-            json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
-        )
-        yield StepFinished("manifest", "ok", "manifest.json")
-        yield Result(
-            True,
-            f"Bundle written to {directory}.",
-            next_steps=(
-                f"Copy {directory} to the air-gapped host; check the files against manifest.json (sha256).",
-                f"Load {archive.name} (`docker load -i`) and push it to a registry the cluster pulls from; set gateway.image to it.",
-                f"tls.cert and tls.key must exist there at the paths in {profile_path.name} (edit them if not).",
-                f"Then: aigw-wizard apply {directory / profile_path.name}",
-            ),
-        )
+        return chart
 
 
 def save_image(ref: str, target: Path, check_cancel: Callable[[], None]) -> Iterator[Event]:
@@ -755,6 +751,12 @@ def save_image(ref: str, target: Path, check_cancel: Callable[[], None]) -> Iter
 
     try:
         client = docker.from_env()
+    except DockerException as error:
+        raise HelmError(
+            f"cannot save {ref}: {error}",
+            "start the Docker engine (or fix access to it) on this host",
+        ) from None
+    try:
         try:
             image = client.images.get(ref)
         except ImageNotFound:
@@ -765,27 +767,20 @@ def save_image(ref: str, target: Path, check_cancel: Callable[[], None]) -> Iter
         written = 0
         with open(target, "wb") as handle:
             for chunk in image.save(named=ref):  # keep the tag in the archive
+                check_cancel()
                 handle.write(chunk)
                 written += len(chunk)
                 yield Progress("image", ref, written, total, f"saving {ref}")
-                check_cancel()
     except DockerException as error:
         target.unlink(missing_ok=True)
         raise HelmError(
-            f"cannot save {ref}: {error}",
-            "start the Docker engine (or fix access to it) on this host",
+            f"cannot save {ref}: {error}", "check that the image exists and the engine has room"
         ) from None
     except Cancelled:
         target.unlink(missing_ok=True)
         raise
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    finally:
+        client.close()
 
 
 def _pod_ready(pod: Any) -> bool:
