@@ -102,7 +102,8 @@ async def arun_checks(
     for check in not_applicable:
         skipped = Outcome("skip", f"does not apply to target {profile.target or '(unset)'}")
         yield finish(check, skipped, time.monotonic())
-    secrets = [value for key, value in context.environ.items() if key == "GITLAB_TOKEN" and value]
+    token = context.environ.get("GITLAB_TOKEN")
+    secrets = [token] if token else []
     tasks = [asyncio.ensure_future(_run_one(check, context)) for check in runnable]
     try:
         for next_done in asyncio.as_completed(tasks):

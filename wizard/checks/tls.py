@@ -65,13 +65,14 @@ def _inputs(context: CheckContext) -> TlsInputs:
     )
 
 
-_CORES: dict[str, Callable[[TlsInputs], Outcome]] = {}
+Core = Callable[[TlsInputs], Outcome]
+_CORES: dict[str, Core] = {}  # every TLS check's body, for inspect_tls
 
 
-def _tls_check(check_id: str, title: str, field: str) -> Callable[[Callable[[TlsInputs], Outcome]], Callable[[TlsInputs], Outcome]]:
+def _tls_check(check_id: str, title: str, field: str) -> Callable[[Core], Core]:
     """Register `core` as a profile check, and keep it for `inspect_tls`."""
 
-    def register(core: Callable[[TlsInputs], Outcome]) -> Callable[[TlsInputs], Outcome]:
+    def register(core: Core) -> Core:
         def run(context: CheckContext) -> Outcome:
             return _settle(core, _inputs(context))
 
@@ -82,7 +83,7 @@ def _tls_check(check_id: str, title: str, field: str) -> Callable[[Callable[[Tls
     return register
 
 
-def _settle(core: Callable[[TlsInputs], Outcome], inputs: TlsInputs) -> Outcome:
+def _settle(core: Core, inputs: TlsInputs) -> Outcome:
     try:
         return core(inputs)
     except _Unusable as stop:
@@ -102,10 +103,10 @@ def inspect_tls(cert_path: str | Path | None, key_path: str | Path | None, hostn
 # --- reading the files ------------------------------------------------------------------------
 
 
-def _read(path: Path | None, field: str, max_bytes: int = 1024**2) -> bytes:
+def _read(path: Path | None, field: str) -> bytes:
     if path is None:
         raise _Unusable(Outcome("skip", f"{field} is not set"))
-    if file_problem(path, max_bytes):
+    if file_problem(path):
         raise _Unusable(Outcome("skip", f"{field} cannot be used (see tls.files)"))
     return path.read_bytes()
 
