@@ -1,0 +1,208 @@
+"""Time from process start to the first screen drawn, over a pty: wizard vs hello-world Textual.
+
+Both apps run the same way (fresh 80x24 pty, TERM=xterm-256color, same interpreter),
+interleaved A, B, A, B… so drifting machine load hits both; the ratio of the medians is
+the result. `python -m benchmarks.bench_startup` also prints where the wizard's time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import re
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.common import Result, result
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL = 1.25
+RUNS = 7
+TIMEOUT = 30.0
+HEAVY = ("docker", "kubernetes", "httpx", "cryptography")  # only for the screens that need them
+# CSI, OSC and two-byte escapes: Textual interleaves them with the text it draws.
+_ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])")
+
+WIZARD = ["-m", "wizard"]
+WIZARD_MARKERS = ("GitLab AI gateway installer", "staging")  # the title and the last profile row
+HELLO = [str(ROOT / "benchmarks" / "hello_app.py")]
+HELLO_MARKERS = ("Hello",)
+
+# Runs the wizard as `python -m wizard` does, timing its phases (time.perf_counter is
+# CLOCK_MONOTONIC, comparable across processes) and recording what it imported by the exit.
+_PROBE = """
+import atexit, json, sys, time
+out = sys.argv.pop(1)
+marks = [("interpreter started", time.perf_counter())]
+import wizard.cli
+marks.append(("import wizard.cli", time.perf_counter()))
+wizard.cli.build_parser()
+marks.append(("build the CLI parser (verbs)", time.perf_counter()))
+import screens.app, screens.profiles
+marks.append(("import screens (Textual)", time.perf_counter()))
+def save():
+    with open(out, "w") as handle:
+        json.dump({"marks": marks, "modules": sorted(sys.modules)}, handle)
+atexit.register(save)
+sys.exit(wizard.cli.main([]))
+"""
+
+
+def screen_text(raw: bytes) -> str:
+    return _ESCAPES.sub(b"", raw).decode("utf-8", "replace")
+
+
+def time_to_draw(args: list[str], env: dict[str, str], markers: tuple[str, ...]) -> float:
+    """Seconds from spawning `python ARGS` on a fresh 80x24 pty until every marker is on screen."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *args], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, cwd=ROOT, start_new_session=True)
+    os.close(slave)
+    output = bytearray()
+    try:
+        drawn = _read_until(master, output, proc, lambda: all(m in screen_text(output) for m in markers))
+        elapsed = time.perf_counter() - start
+        if not drawn:
+            tail = screen_text(bytes(output))[-400:]
+            raise RuntimeError(f"{args} never drew {markers} (exit {proc.poll()}): {tail!r}")
+        return elapsed
+    finally:
+        _stop(master, proc)
+        os.close(master)
+
+
+def _read_until(master: int, output: bytearray, proc: subprocess.Popen[bytes],
+                done: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 0.05)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the pty
+                return False
+            if not chunk:
+                return False
+            output += chunk
+            if done():
+                return True
+        elif proc.poll() is not None:
+            return False
+    return False
+
+
+def _stop(master: int, proc: subprocess.Popen[bytes]) -> None:
+    """ctrl+q like a user, then SIGTERM, then SIGKILL; keep draining so the child never blocks."""
+    try:
+        os.write(master, b"\x11")
+    except OSError:
+        pass
+    for sig, grace in ((None, 5.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        if sig is not None and proc.poll() is None:
+            proc.send_signal(sig)
+        deadline = time.monotonic() + grace
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    time.sleep(0.01)  # pty closed, the child is exiting: wait for it, don't spin
+        if proc.poll() is not None:
+            return
+
+
+def make_profiles(config_dir: Path) -> None:
+    """Two profiles, as in the README: a ready Docker one and an incomplete Helm one."""
+    from wizard import store
+    from wizard.profile import Profile
+
+    folder = config_dir / "profiles"
+    store.save(Profile.model_validate({
+        "target": "docker",
+        "gitlab": {"url": "https://gitlab.example.com", "version": "17.5.0"},
+        "gateway": {"hostname": "aigw.example.com"},
+    }), folder / "prod.toml")
+    store.save(Profile.model_validate({"target": "helm", "gitlab": {"url": "https://gitlab.example.com"}}),
+               folder / "staging.toml")
+
+
+def _env(config_dir: str) -> dict[str, str]:
+    env = {**os.environ, "TERM": "xterm-256color", "AIGW_WIZARD_CONFIG_DIR": config_dir,
+           "PYTHONPATH": str(ROOT)}
+    for name in ("NO_COLOR", "TEXTUAL", "COLUMNS", "LINES", "PYTHONPROFILEIMPORTTIME"):
+        env.pop(name, None)  # nothing that would make one app slower than the other
+    return env
+
+
+def measure(runs: int = RUNS) -> tuple[list[float], list[float]]:
+    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
+        make_profiles(Path(tmp))
+        env = _env(tmp)
+        # One unmeasured run each: writes .pyc files and warms the page cache for both alike.
+        time_to_draw(WIZARD, env, WIZARD_MARKERS)
+        time_to_draw(HELLO, env, HELLO_MARKERS)
+        wizard_times: list[float] = []
+        hello_times: list[float] = []
+        for _ in range(runs):
+            wizard_times.append(time_to_draw(WIZARD, env, WIZARD_MARKERS))
+            hello_times.append(time_to_draw(HELLO, env, HELLO_MARKERS))
+    return wizard_times, hello_times
+
+
+def probe(runs: int = 3) -> tuple[list[tuple[str, float]], list[str]]:
+    """The wizard's startup phases (median seconds over `runs`; the last phase ends at the
+    drawn screen), and the heavy packages it had imported when quit from its first screen."""
+    samples: list[list[tuple[str, float]]] = []
+    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
+        make_profiles(Path(tmp))
+        out = Path(tmp) / "probe.json"
+        for _ in range(runs):
+            start = time.perf_counter()
+            total = time_to_draw(["-c", _PROBE, str(out)], _env(tmp), WIZARD_MARKERS)
+            data = json.loads(out.read_text())
+            ends = [*data["marks"], ["run the app until the first screen is drawn", start + total]]
+            starts = [start, *(at for _name, at in data["marks"])]
+            samples.append([(name, end - begin) for (name, end), begin in zip(ends, starts, strict=True)])
+    phases = [(name, statistics.median(sample[i][1] for sample in samples))
+              for i, (name, _seconds) in enumerate(samples[0])]
+    heavy = sorted({name.split(".")[0] for name in data["modules"]} & set(HEAVY))
+    return phases, heavy
+
+
+def run(runs: int = RUNS) -> Result:
+    wizard_times, hello_times = measure(runs)
+    _phases, heavy = probe(runs=1)
+    wizard, hello = statistics.median(wizard_times), statistics.median(hello_times)
+    note = (f"medians of {runs} interleaved runs (wizard {min(wizard_times):.3f}-{max(wizard_times):.3f} s, "
+            f"hello {min(hello_times):.3f}-{max(hello_times):.3f} s); "
+            + (f"LEAK: {', '.join(heavy)} imported before they are needed" if heavy
+               else f"none of {', '.join(HEAVY)} imported by the first screen"))
+    return result("startup to first screen (pty 80x24) vs hello-world Textual", wizard, hello, GOAL, "s", note)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=RUNS)
+    args = parser.parse_args()
+    row = run(args.runs)
+    print(f"wizard median {row['measured']:.3f} s, hello median {row['baseline']:.3f} s, "
+          f"ratio {row['ratio']:.2f} (goal ≤ {GOAL}); {row['note']}")
+    print("where the wizard's time goes (medians of 3 probed runs):")
+    for name, seconds in probe()[0]:
+        print(f"  {seconds * 1000:6.0f} ms  {name}")
+
+
+if __name__ == "__main__":
+    main()
