@@ -1,7 +1,7 @@
 """Cluster access through the official `kubernetes` client, with errors a person can act on.
 
-The client is imported inside functions: the CLI and the TUI start without it, and a
-Docker-only user never loads it. Every call carries a short `_request_timeout`, so an
+The client is imported by `connect()`, not here: the CLI and the TUI start without it,
+and a Docker-only user never loads it. Every call carries a short `_request_timeout`, so an
 unreachable API server costs seconds, not minutes. Failures become `KubeError`s whose
 message says what happened and whose `remedy` says what to do about it.
 """
@@ -242,8 +242,22 @@ def _status_message(error: Any) -> str:
         return str(error.reason or "").strip() or f"HTTP {error.status}"
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
+def _import_client() -> None:
+    """Import the `kubernetes` package once, under a lock.
+
+    Its modules import each other in cycles: first imports from several threads at once
+    (the preflight checks run concurrently) deadlock or see half-initialised modules.
+    """
+    with _IMPORT_LOCK:
+        import kubernetes  # noqa: F401 - loads client, config, watch and utils together
+
+
 def connect(context: str = "", timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> Cluster:
     """Load the kubeconfig for `context` (or its current context); no request is made yet."""
+    _import_client()
     from kubernetes.client import ApiClient, Configuration
     from kubernetes.config import ConfigException, load_kube_config
 
