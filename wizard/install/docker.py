@@ -214,7 +214,10 @@ class DockerInstaller(Installer):
     health_timeout: float = 180.0
     """Seconds a started container has to answer its health check."""
     poll_interval: float = 0.05
-    """Pause between health probes; waits end early on cancel."""
+    """Pause between health probes while a quick start is likely; waits end early on cancel."""
+    patient_poll_interval: float = 0.5
+    """Pause between probes after `fast_poll_seconds`: each probe is a log line in the gateway."""
+    fast_poll_seconds: float = 2.0
     probe_timeout: float = 1.0
     """Seconds one health request may take."""
     stop_timeout: int = 10
@@ -583,7 +586,8 @@ class DockerInstaller(Installer):
                         "an AI gateway image (self-hosted-vX.Y.Z-ee).",
                         log_tail=self._log_tail(container),
                     )
-                stop.wait(self.poll_interval)
+                quick = time.monotonic() - started < self.fast_poll_seconds
+                stop.wait(self.poll_interval if quick else self.patient_poll_interval)
         finally:
             logs.stop()
         yield from events.drain()
