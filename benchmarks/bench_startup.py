@@ -8,25 +8,16 @@ the result. `python -m benchmarks.bench_startup` also prints where the wizard's 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import re
-import select
-import signal
 import statistics
-import struct
-import subprocess
-import sys
 import tempfile
-import termios
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import Result, result
+from benchmarks.common import ROOT, Result, read_chunk, result, spawn_on_pty, stop
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.25
 RUNS = 7
 TIMEOUT = 30.0
@@ -65,62 +56,22 @@ def screen_text(raw: bytes) -> str:
 
 def time_to_draw(args: list[str], env: dict[str, str], markers: tuple[str, ...]) -> float:
     """Seconds from spawning `python ARGS` on a fresh 80x24 pty until every marker is on screen."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, cwd=ROOT, start_new_session=True)
-    os.close(slave)
+    proc, master = spawn_on_pty(args, env)
     output = bytearray()
     try:
-        drawn = _read_until(master, output, proc, lambda: all(m in screen_text(output) for m in markers))
-        elapsed = time.perf_counter() - start
-        if not drawn:
-            tail = screen_text(bytes(output))[-400:]
-            raise RuntimeError(f"{args} never drew {markers} (exit {proc.poll()}): {tail!r}")
-        return elapsed
-    finally:
-        _stop(master, proc)
-        os.close(master)
-
-
-def _read_until(master: int, output: bytearray, proc: subprocess.Popen[bytes],
-                done: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if select.select([master], [], [], 0.05)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the pty
-                return False
-            if not chunk:
-                return False
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            chunk = read_chunk(master, 0.05)
+            if chunk is None:
+                break
             output += chunk
-            if done():
-                return True
-        elif proc.poll() is not None:
-            return False
-    return False
-
-
-def _stop(master: int, proc: subprocess.Popen[bytes]) -> None:
-    """ctrl+q like a user, then SIGTERM, then SIGKILL; keep draining so the child never blocks."""
-    try:
-        os.write(master, b"\x11")
-    except OSError:
-        pass
-    for sig, grace in ((None, 5.0), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
-        if sig is not None and proc.poll() is None:
-            proc.send_signal(sig)
-        deadline = time.monotonic() + grace
-        while proc.poll() is None and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.05)[0]:
-                try:
-                    os.read(master, 65536)
-                except OSError:
-                    time.sleep(0.01)  # pty closed, the child is exiting: wait for it, don't spin
-        if proc.poll() is not None:
-            return
+            if chunk and all(marker in screen_text(output) for marker in markers):
+                return time.perf_counter() - start
+        tail = screen_text(bytes(output))[-400:]
+        raise RuntimeError(f"{args} never drew {markers} (exit {proc.poll()}): {tail!r}")
+    finally:
+        stop(master, proc)
 
 
 def make_profiles(config_dir: Path) -> None:
@@ -139,11 +90,7 @@ def make_profiles(config_dir: Path) -> None:
 
 
 def _env(config_dir: str) -> dict[str, str]:
-    env = {**os.environ, "TERM": "xterm-256color", "AIGW_WIZARD_CONFIG_DIR": config_dir,
-           "PYTHONPATH": str(ROOT)}
-    for name in ("NO_COLOR", "TEXTUAL", "COLUMNS", "LINES", "PYTHONPROFILEIMPORTTIME"):
-        env.pop(name, None)  # nothing that would make one app slower than the other
-    return env
+    return {**os.environ, "AIGW_WIZARD_CONFIG_DIR": config_dir}
 
 
 def measure(runs: int = RUNS) -> tuple[list[float], list[float]]:
