@@ -38,7 +38,7 @@ from tests.factories import docker_profile
 from wizard import store
 from wizard.events import Event, LogLine, Progress, Result, StepFinished, StepStarted, to_record
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
-from wizard.install.docker import BUNDLE_MANIFEST, PREVIOUS_SUFFIX, DockerInstaller
+from wizard.install.docker import BUNDLE_MANIFEST, PREVIOUS_SUFFIX, DockerInstaller, last_exit_code
 from wizard.journal import Journal, last_outcome
 from wizard.profile import Profile
 from wizard.spec import CA_BUNDLE_MOUNT, LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE
@@ -399,6 +399,19 @@ def test_image_that_crashes_on_start(gateway: Gateway) -> None:
     assert finished(events)["rollback"] == ["ok"]
     assert_steps_balanced(events)
     assert gateway.container() is None
+
+
+@pytest.mark.docker
+def test_exit_code_survives_a_restart_policy(docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, standin_images: StandinImages) -> None:
+    crashing = docker_cleanup.run(standin_images.crash, restart_policy={"Name": "always"})
+
+    def restarted() -> bool:
+        crashing.reload()
+        return crashing.status == "running" and crashing.attrs["RestartCount"] > 0
+
+    wait_for(restarted, "the engine to restart the crashed container")
+    assert crashing.attrs["State"]["ExitCode"] == 0  # the state forgot; the engine's events did not
+    assert last_exit_code(docker_client, crashing) == 3
 
 
 @pytest.mark.docker

@@ -573,7 +573,7 @@ class DockerInstaller(Installer):
                     logs.finish(timeout=2.0)
                     yield from events.drain()
                     raise _Failed(
-                        f"the gateway container exited with code {self._exit_code(container)} "
+                        f"the gateway container exited with code {last_exit_code(self.client, container)} "
                         "before it became healthy",
                         "Fix what its log says (often gitlab.url, the CA bundle or a wrong image), "
                         "then run apply again.",
@@ -592,24 +592,6 @@ class DockerInstaller(Installer):
             logs.stop()
         yield from events.drain()
         return time.monotonic() - started
-
-    def _exit_code(self, container: Container) -> int:
-        """The code the container last exited with, even if its restart policy restarted it since."""
-        state = container.attrs["State"]
-        created = _parse_time(container.attrs.get("Created", ""))
-        if state["Status"] in ("exited", "dead") or created is None:
-            return int(state["ExitCode"])
-        stream = self.client.events(
-            since=int(created.timestamp()),
-            until=int(time.time()) + 1,
-            filters={"container": container.id, "event": "die"},
-            decode=True,
-        )
-        try:
-            codes = [int(event["Actor"]["Attributes"]["exitCode"]) for event in stream]
-        finally:
-            stream.close()
-        return codes[-1] if codes else int(state["ExitCode"])
 
     def _log_tail(self, container: Container) -> list[str]:
         raw: bytes = container.logs(tail=LOG_TAIL_LINES)
@@ -870,6 +852,25 @@ def _describe(container: Container | None) -> str:
 
 def _restarts(container: Container) -> int:
     return int(container.attrs.get("RestartCount", 0))
+
+
+def last_exit_code(client: docker.DockerClient, container: Container) -> int:
+    """The code the container last exited with, even if its restart policy restarted it since."""
+    state = container.attrs["State"]
+    created = _parse_time(container.attrs.get("Created", ""))
+    if state["Status"] in ("exited", "dead") or created is None:
+        return int(state["ExitCode"])
+    stream = client.events(
+        since=int(created.timestamp()),
+        until=f"{time.time():.6f}",  # now, not later: the engine streams until `until`
+        filters={"container": container.id, "event": "die"},
+        decode=True,
+    )
+    try:
+        codes = [int(event["Actor"]["Attributes"]["exitCode"]) for event in stream]
+    finally:
+        stream.close()
+    return codes[-1] if codes else int(state["ExitCode"])
 
 
 def _port_free(port: int) -> bool:
