@@ -425,3 +425,27 @@ def test_another_operation_in_progress_is_unblocked_then_retried(
 def test_results_are_the_last_event(profile: Profile) -> None:
     events = apply(profile)
     assert isinstance(events[-1], Result)
+
+
+def test_no_labelled_pods_means_nothing_more_to_wait_for(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FAKE_KUBE_URL")  # the double installs without creating any pod
+    events = apply(profile)
+    assert result(events).ok
+    assert finished(events)["pods"].status == "skipped"
+    assert "app.kubernetes.io/instance=ai-gateway" in finished(events)["pods"].detail
+
+
+def test_pods_we_may_not_watch_leave_the_install_to_helm(
+    profile: Profile, fake_kube: FakeKube
+) -> None:
+    fake_kube.forbid("list", "pods", NS)
+    fake_kube.forbid("watch", "pods", NS)
+    events = apply(profile)
+    assert result(events).ok
+    assert any(
+        "not allowed to list pods in namespace ai-gateway" in line
+        for line in lines(events, "wizard")
+    )
+    assert finished(events)["pods"].status == "skipped"

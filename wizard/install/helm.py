@@ -265,10 +265,10 @@ class HelmInstaller(Installer):
     def _add_repo(self) -> Iterator[Event]:
         helm = self.profile.helm
         add = ["helm", "repo", "add", "--force-update", helm.repo_name, helm.repo_url]
-        yield from self._helm_ok(add, "cannot add the chart repository")
-        yield from self._helm_ok(
-            ["helm", "repo", "update", helm.repo_name], "cannot update the chart repository"
-        )
+        remedy = "check helm.repo_url, and that this host reaches it (proxy, firewall)"
+        yield from self._helm_ok(add, "cannot add the chart repository", remedy)
+        update = ["helm", "repo", "update", helm.repo_name]
+        yield from self._helm_ok(update, "cannot update the chart repository", remedy)
 
     def _ensure_namespace(self, cluster: kube.Cluster) -> str:
         name = self.profile.helm.namespace
@@ -364,26 +364,42 @@ class HelmInstaller(Installer):
                 return
             yield StepFinished("release", "ok", f"release {helm.release} deployed")
 
-            yield self._start("pods", "Wait for the gateway pods to be Ready")
-            not_ready = watcher.wait_ready(duration_seconds(helm.timeout), self.cancel.is_set)
-            yield from watcher.drain()
-            self.check_cancel()
-            if not_ready:
-                yield StepFinished(
-                    "pods", "failed", ", ".join(f"{pod.name}: {pod.summary()}" for pod in not_ready)
-                )
-                for line in watcher.diagnosis():
-                    yield LogLine("wizard", line, "error")
-                yield Result(
-                    False,
-                    f"the release is deployed but its pods are not Ready within {helm.timeout}",
-                )
+            if not (yield from self._wait_pods(watcher)):
                 return
-            yield StepFinished("pods", "ok", ", ".join(watcher.ready()))
         finally:
             watcher.stop()
             shutil.rmtree(folder, ignore_errors=True)
         yield from self._succeeded(cluster)
+
+    def _wait_pods(self, watcher: PodWatcher) -> Generator[Event, None, bool]:
+        """The equivalent of `kubectl wait pod --for=condition=Ready`, bounded by helm.timeout."""
+        timeout = self.profile.helm.timeout
+        yield self._start("pods", "Wait for the gateway pods to be Ready")
+        try:
+            not_ready = watcher.wait_ready(duration_seconds(timeout), self.cancel.is_set)
+        except kube.KubeError as error:  # e.g. RBAC without `list pods`: Helm's --wait has to do
+            yield from watcher.drain()
+            yield StepFinished("pods", "skipped", f"cannot look at the pods: {error.message}")
+            return True
+        yield from watcher.drain()
+        self.check_cancel()
+        if not_ready is None:
+            yield StepFinished(
+                "pods", "skipped", f"no pods labelled {watcher.selector}; Helm's --wait passed"
+            )
+            return True
+        if not_ready:
+            yield StepFinished(
+                "pods", "failed", ", ".join(f"{pod.name}: {pod.summary()}" for pod in not_ready)
+            )
+            for line in watcher.diagnosis():
+                yield LogLine("wizard", line, "error")
+            yield Result(
+                False, f"the release is deployed but its pods are not Ready within {timeout}"
+            )
+            return False
+        yield StepFinished("pods", "ok", ", ".join(watcher.ready()))
+        return True
 
     def _upgrade(
         self, values: Path, watcher: PodWatcher
@@ -435,13 +451,11 @@ class HelmInstaller(Installer):
         self.check_cancel()
         return code, errors
 
-    def _helm_ok(self, argv: list[str], what: str) -> Iterator[Event]:
+    def _helm_ok(self, argv: list[str], what: str, remedy: str = "") -> Iterator[Event]:
+        """Run helm; a failure ends the step with `what` and helm's own last word."""
         code, errors = yield from self._run_helm(argv)
         if code != 0:
-            raise HelmError(
-                f"{what}: {_last_line(chr(10).join(errors))}",
-                "check the repository URL (helm.repo_url) and your network",
-            )
+            raise HelmError(f"{what}: {_last_line(chr(10).join(errors))}", remedy)
 
     def _on_release(self, verb: str) -> list[str]:
         """`helm rollback|uninstall RELEASE`, waiting for the cluster to follow."""
@@ -555,6 +569,7 @@ class HelmInstaller(Installer):
 
     def status(self) -> StatusReport:
         helm = self.profile.helm
+        deployed: str | None = None
         try:
             release = self._release()
             if release is not None:
@@ -695,7 +710,10 @@ class HelmInstaller(Installer):
             bundled.gateway.ca_bundle = BUNDLE_CA_FILE
         for name in ("cert", "key"):  # key material is never copied: it stays where it is
             setattr(bundled.tls, name, str(profile.resolve(getattr(profile.tls, name))))
-        files.append(store.save(bundled, directory / f"{self.profile_name}.toml"))
+        try:
+            files.append(store.save(bundled, directory / f"{self.profile_name}.toml"))
+        except store.ProfileError as error:
+            raise HelmError(str(error), "remove that file, or bundle into another folder") from None
         _write_manifest(directory, profile.image_ref, files)
         yield StepFinished("manifest", "ok", ", ".join(path.name for path in files))
         yield Result(
@@ -735,7 +753,9 @@ class HelmInstaller(Installer):
                     f"--version={helm.chart_version}",
                     f"--destination={pulled}",
                 ]
-                yield from self._helm_ok(argv, "cannot download the chart")
+                yield from self._helm_ok(
+                    argv, "cannot download the chart", "check helm.chart and helm.chart_version"
+                )
                 found = sorted(Path(pulled).glob("*.tgz"))
                 if not found:
                     raise HelmError(f"helm pull {helm.chart} wrote no chart archive")

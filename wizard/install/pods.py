@@ -157,19 +157,25 @@ class PodWatcher:
 
     # what the installer asks
 
-    def wait_ready(self, timeout: float, cancelled: Callable[[], bool]) -> list[PodState]:
-        """Like `kubectl wait pod --for=condition=Ready`: the pods still not ready at the deadline."""
+    def wait_ready(self, timeout: float, cancelled: Callable[[], bool]) -> list[PodState] | None:
+        """Like `kubectl wait pod --for=condition=Ready`: the pods still not ready at the deadline.
+
+        None when the release has no pods at all (a chart labelling them otherwise): after
+        Helm's own --wait there is nothing more to wait for.
+        """
         self._list_pods()
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
                 live = [pod for pod in self.pods.values() if not pod.deleted]
+                if not live:
+                    return None
                 pending = [pod for pod in live if not pod.settled]
-                if live and not pending:
+                if not pending:
                     return []
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or cancelled():
-                    return pending or live
+                    return pending
                 self._changed.wait(timeout=min(remaining, 0.5))
 
     def ready(self) -> list[str]:
