@@ -437,6 +437,10 @@ class HelmInstaller(Installer):
             except StopIteration as done:
                 code: int = done.value
                 break
+            except proc.ProgramNotFound as error:  # removed since the version check
+                raise HelmError(
+                    str(error), f"install Helm 3.11 or later: {HELM_INSTALL_DOCS}"
+                ) from None
             if item is not None:
                 stream, text = item
                 level: LogLevel = "info"
@@ -561,7 +565,7 @@ class HelmInstaller(Installer):
             ) from None
         if done.ok:
             return done.stdout
-        if "not found" in done.stderr:
+        if "release: not found" in done.stderr:  # not "context … not found" and the like
             return None
         raise HelmError(f"`{' '.join(argv[:2])}` failed: {_last_line(done.stderr)}")
 
