@@ -62,8 +62,9 @@ class InstallScreen(WizardScreen):
         super().on_mount()
         table = self.query_one(DataTable)
         table.add_column("", width=2, key="mark")
-        table.add_column("Step", key="title")
-        table.add_column("Detail", key="detail")
+        # Fixed widths: auto-sized columns would jump as details arrive.
+        table.add_column("Step", width=44, key="title")
+        table.add_column("Detail", width=24, key="detail")
         self.query_one("#pull-progress").display = False
         self.set_interval(DRAIN_INTERVAL, self.drain)
         self.start()
