@@ -18,13 +18,15 @@ from wizard.events import Event, Result, to_record
 
 
 class Journal:
-    """Appends one run's events to `log_dir()/PROFILE-TIMESTAMP-COMMAND.jsonl` (mode 0600)."""
+    """Appends one run's events to `log_dir()/PROFILE-TIMESTAMP-PID-COMMAND.jsonl` (mode 0600)."""
 
     def __init__(self, profile_name: str, command: str) -> None:
         self.profile_name = profile_name
         self.command = command
         folder = paths.ensure_private_dir(paths.log_dir())
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        now = time.time()
+        # Milliseconds and pid: two runs in one second (a retry, two terminals) get two files.
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}.{int(now * 1000) % 1000:03d}-{os.getpid()}"
         self.path = folder / f"{profile_name}-{stamp}-{command}.jsonl"
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file = os.fdopen(fd, "a", encoding="utf-8")

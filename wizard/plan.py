@@ -11,8 +11,6 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from wizard import spec
 from wizard.profile import GATEWAY_CONTAINER_PORT, Profile
 
@@ -123,6 +121,8 @@ def helm_plan(profile: Profile) -> list[PlanStep]:
             PlanStep("Add the AI gateway Helm repository", ("helm", "repo", "add", helm.repo_name, helm.repo_url))
         )
         steps.append(PlanStep("Refresh the repository index", ("helm", "repo", "update", helm.repo_name)))
+    import yaml  # only Helm plans need it
+
     values = yaml.safe_dump(spec.helm_values(profile), sort_keys=False)
     steps.append(PlanStep("Write the chart values (private file)", file_name=VALUES_FILE, content=values))
     install = ["helm", "upgrade", helm.release, chart, "--install"]

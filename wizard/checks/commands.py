@@ -11,17 +11,14 @@ import argparse
 import json
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.markup import escape
-from rich.spinner import Spinner
-from rich.table import Table
-
-from wizard.checks import run_checks
-from wizard.checks.base import CheckResult
 from wizard.cli import EXIT_FAILED, EXIT_OK, CommandError, load_profile
-from wizard.console import make_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from wizard.checks.base import CheckResult
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
@@ -43,6 +40,10 @@ def parse_only(value: str | None) -> set[str] | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    # The engine and rich load here, not when the parser is built: every verb starts faster.
+    from wizard.checks import run_checks
+    from wizard.console import make_console
+
     profile, name, _path = load_profile(args.profile)
     try:
         results = run_checks(profile, name, parse_only(args.only))
@@ -72,6 +73,12 @@ def print_results(results: Iterable[CheckResult], console: Console) -> list[Chec
 
 
 def _live_table(results: Iterable[CheckResult], console: Console) -> list[CheckResult]:
+    from rich.console import Group
+    from rich.live import Live
+    from rich.markup import escape
+    from rich.spinner import Spinner
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, show_edge=False, expand=False)
     table.add_column("", no_wrap=True)
     table.add_column("check", no_wrap=True)

@@ -18,7 +18,6 @@ from typing import Any
 
 from wizard import plan, store
 from wizard.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
-from wizard.console import make_console, render_events
 from wizard.events import Event
 from wizard.install import StatusReport, installer_for
 from wizard.journal import Journal
@@ -90,6 +89,8 @@ def confirm(question: str, assume_yes: bool) -> None:
 
 def run_installer(name: str, command: str, events: Callable[[threading.Event], Iterator[Event]]) -> int:
     """Stream an installer's events to the terminal and the journal; exit code from its Result."""
+    from wizard.console import make_console, render_events  # rich loads only for long verbs
+
     console = make_console()
     with cancel_on_signals() as cancel:
         journal = Journal(name, command)
@@ -101,6 +102,7 @@ def run_installer(name: str, command: str, events: Callable[[threading.Event], I
 def run_preflight(profile: Profile, name: str) -> None:
     from wizard.checks import run_checks
     from wizard.checks.commands import print_results
+    from wizard.console import make_console
 
     results = print_results(run_checks(profile, name), make_console())
     if any(result.status == "fail" for result in results):
