@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from screens.base import WizardScreen
+from screens.widgets import ASCII
 from wizard import store
 from wizard.session import WizardSession
 
@@ -49,6 +50,12 @@ class AigwWizardApp(App[None]):
 
             self._installer_for = installer_for
         return self._installer_for(*args)
+
+    def get_key_display(self, binding: Binding) -> str:
+        if ASCII:  # the Linux console's font has no ⏎ or ⇥
+            key = binding.key_display or binding.key.split(",")[0]
+            return {"enter": "Enter", "escape": "Esc", "delete": "Del", "tab": "Tab"}.get(key, super().get_key_display(binding))
+        return super().get_key_display(binding)
 
     def on_mount(self) -> None:
         from screens.profiles import ProfilesScreen

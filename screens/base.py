@@ -133,6 +133,7 @@ class WizardScreen(Screen[None]):
             self.set_status(reason)
             self.notify(reason, severity="warning", timeout=6)
             return
+        self.session.confirm(self.STEP)
         following = self.session.next_step(self.STEP)
         if following:
             self.wizard.goto(following)

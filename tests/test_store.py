@@ -102,3 +102,14 @@ def test_create_duplicate_delete_and_list(config_dir: Path) -> None:
     assert entries["broken"].profile is None and "UTF-8" in str(entries["broken"].error)
     store.delete("a")
     assert {entry.name for entry in store.list_profiles()} == {"b", "broken"}
+
+
+def test_temp_files_left_by_a_killed_writer_are_cleaned_on_the_next_save(config_dir: Path) -> None:
+    path = store.save(docker_profile(), "prod")
+    stale = path.parent / ".prod.toml.k1ll3d.tmp"
+    stale.write_text("half a profile")
+    other = path.parent / ".other.toml.abc.tmp"
+    other.write_text("not ours to judge")
+    store.save(docker_profile(gateway={"port": 9052}), "prod")
+    assert not stale.exists() and other.exists()
+    assert store.load("prod").gateway.port == 9052

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -46,7 +47,11 @@ def cmd_tui(args: argparse.Namespace) -> int:
         raise CommandError("the wizard needs a terminal; for scripts use `aigw-wizard apply NAME --yes`")
     from screens.app import make_app  # Textual loads only for the TUI
 
-    make_app(profile=getattr(args, "name", None)).run()
+    app = make_app(profile=getattr(args, "name", None))
+    # A dropped SSH session sends SIGHUP, whose default kills the process mid-write; exiting
+    # through the app lets every save finish (each valid field is already on disk).
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: app.call_later(app.exit))
+    app.run()
     return EXIT_OK
 
 

@@ -228,6 +228,9 @@ def _plain_message(item: Any) -> str:
     if kind.endswith("_type") or kind in {"literal_error", "model_type", "dict_type"}:
         expected = item["msg"].replace("Input should be", "must be")
         return f"{expected} (got {_describe(item.get('input'))})"
+    if kind in {"less_than_equal", "greater_than_equal"}:
+        bound = item.get("ctx", {}).get("le", item.get("ctx", {}).get("ge"))
+        return f"must be {'at most' if kind == 'less_than_equal' else 'at least'} {bound}"
     message: str = item["msg"]
     return message.removeprefix("Value error, ")
 

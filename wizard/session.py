@@ -4,11 +4,14 @@ and setting fields with the profile model's own validation, saved the moment the
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard import store
+from wizard import paths, store
 from wizard.profile import Profile, Target, problems, validate_field
 
 
@@ -88,7 +91,41 @@ class WizardSession:
     @classmethod
     def create(cls, name: str) -> WizardSession:
         path = store.create(name)
-        return cls(name, path, store.load(path))
+        session = cls(name, path, store.load(path))
+        session._write_confirmed(set())  # from now on, resume where the user left off
+        return session
+
+    # Which screens the user has confirmed with Next: a valid prefix typed before a dropped
+    # connection makes a step complete, but the user has not finished it yet.
+
+    @property
+    def _progress_file(self) -> Path:
+        digest = hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:10]
+        return paths.state_dir() / f"{self.name}-{digest}.wizard.json"
+
+    def confirmed_steps(self) -> set[str] | None:
+        """None when the profile was not started in the wizard (e.g. written by hand)."""
+        try:
+            return set(json.loads(self._progress_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def confirm(self, step_id: str) -> None:
+        confirmed = self.confirmed_steps()
+        if confirmed is not None and step_id not in confirmed:
+            self._write_confirmed(confirmed | {step_id})
+
+    def _write_confirmed(self, steps: set[str]) -> None:
+        target = self._progress_file
+        paths.ensure_private_dir(target.parent)
+        temporary = target.with_suffix(".tmp")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(sorted(steps), handle)
+            os.replace(temporary, target)
+        except OSError:
+            pass  # losing the resume hint is harmless: completeness still decides
 
     def get(self, field: str) -> Any:
         section, _, name = field.partition(".")
@@ -123,18 +160,23 @@ class WizardSession:
         return not self.step_problems(step_id)
 
     def completed_steps(self) -> set[str]:
-        """Form steps filled in, in order: a later step never counts before an earlier one."""
+        """Form steps filled in (and confirmed, for wizard-made profiles), in order: a later
+        step never counts before an earlier one."""
+        confirmed = self.confirmed_steps()
         done: set[str] = set()
         for step in steps_for(self.profile.target):
             if step.id not in FORM_STEPS or not self.step_complete(step.id):
+                break
+            if confirmed is not None and step.id not in confirmed:
                 break
             done.add(step.id)
         return done
 
     def resume_step(self) -> str:
-        """The first screen with something missing, or the checks when the form is complete."""
+        """The first screen not yet complete, or the checks when the form is complete."""
+        done = self.completed_steps()
         for step in steps_for(self.profile.target):
-            if step.id in FORM_STEPS and not self.step_complete(step.id):
+            if step.id in FORM_STEPS and step.id not in done:
                 return step.id
         return "preflight"
 

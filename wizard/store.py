@@ -9,6 +9,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,7 @@ def save(profile: Profile, ref: str | Path) -> Path:
     else:
         folder.mkdir(parents=True, exist_ok=True)
     content = tomli_w.dumps(profile.to_toml_data()).encode("utf-8")
+    _remove_stale_temp_files(path)
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -154,6 +156,16 @@ def save(profile: Profile, ref: str | Path) -> Path:
         raise
     _fsync_dir(folder)
     return path
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    """A writer killed between creating its temp file and the rename (SIGKILL, power loss)
+    leaves `.NAME.toml.XXXX.tmp` behind; they are ours alone, and never the profile."""
+    for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -1,0 +1,75 @@
+"""The wizard session: resume where the user left off, not just where the form is valid."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import sys
+import time
+from pathlib import Path
+
+from tests.factories import docker_profile
+from wizard import store
+from wizard.session import WizardSession
+
+
+def test_a_valid_prefix_does_not_skip_the_screen_being_typed(config_dir: Path) -> None:
+    session = WizardSession.create("prod")
+    assert session.resume_step() == "target"
+    assert session.set("target", "docker") is None
+    session.confirm("target")
+    assert session.set("gitlab.url", "https://gitlab.example.com") is None
+    assert session.set("gitlab.version", "17.5.0") is None
+    session.confirm("gitlab")
+    assert session.set("gateway.hostname", "a") is None  # the connection drops here
+    again = WizardSession.open("prod")
+    assert again.resume_step() == "gateway"
+    assert again.completed_steps() == {"target", "gitlab"}
+    again.confirm("gateway")
+    assert WizardSession.open("prod").resume_step() == "tls"  # optional for Docker, but not seen yet
+    again.confirm("tls")
+    assert WizardSession.open("prod").resume_step() == "preflight"
+
+
+def test_a_hand_written_complete_profile_goes_straight_to_the_checks(config_dir: Path) -> None:
+    store.save(docker_profile(), "manual")
+    assert WizardSession.open("manual").resume_step() == "preflight"
+
+
+def test_the_tui_exits_cleanly_on_sighup(config_dir: Path) -> None:
+    store.save(docker_profile(gateway={"hostname": ""}), "p")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the wizard on a terminal, as over SSH
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.executable, [sys.executable, "-m", "wizard", "tui", "p"])
+    output = b""
+    deadline = time.monotonic() + 30
+    while b"Gateway" not in output and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                output += os.read(fd, 65536)
+            except OSError:
+                break
+    assert b"Gateway" in output, "the wizard never drew its screen"
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    status = None
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                pass
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    os.close(fd)
+    assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    assert store.load("p").gateway.hostname == ""
+    assert not list((config_dir / "profiles").glob(".*.tmp"))
+
