@@ -12,7 +12,6 @@ that is killed half-way leaves a state the next `apply` recognises and finishes.
 from __future__ import annotations
 
 import errno
-import hashlib
 import http.client
 import json
 import os
@@ -45,6 +44,16 @@ from wizard.install import (
     Installer,
     StatusReport,
 )
+from wizard.install.bundle import (
+    ARCHIVE_CHUNK,
+    BUNDLE_MANIFEST,
+    archive_name,
+    bundled_profile,
+    manifest_digest,
+    save_image,
+    sha256_file,
+    write_manifest,
+)
 from wizard.profile import GATEWAY_CONTAINER_PORT, Profile
 from wizard.spec import (
     CA_BUNDLE_MOUNT,
@@ -60,9 +69,6 @@ Run = Generator[Event, None, T]
 PREVIOUS_SUFFIX = "-previous"
 HEALTH_PATH = "/monitoring/healthz"
 LOG_TAIL_LINES = 50
-BUNDLE_MANIFEST = "manifest.json"
-BUNDLE_CA_FILE = "ca-bundle.pem"
-ARCHIVE_CHUNK = 1024 * 1024
 MAX_LOG_LINE = 2000
 # Beyond these the engine has stopped the container at least once: it is not starting up.
 _STOPPED_STATES = frozenset({"exited", "dead", "restarting"})
@@ -676,11 +682,11 @@ class DockerInstaller(Installer):
 
     def _verify_checksum(self, archive: Path) -> Iterator[Event]:
         """Check the archive against the manifest `bundle` wrote beside it, if there is one."""
-        expected = _manifest_digest(archive)
+        expected = manifest_digest(archive)
         if expected is None:
             return
         yield LogLine(source="wizard", text=f"checking {archive.name} against {BUNDLE_MANIFEST}")
-        if _sha256(archive, self.check_cancel) != expected:
+        if sha256_file(archive, self.check_cancel) != expected:
             raise _Failed(
                 f"{archive} does not match its SHA-256 in {BUNDLE_MANIFEST}: the copy is damaged or incomplete",
                 "Copy the bundle again from the connected host (or run aigw-wizard bundle there again).",
@@ -785,24 +791,20 @@ class DockerInstaller(Installer):
     def _bundle(self, directory: Path) -> Run[Result]:
         yield from self._connect_step()
         yield from self._image_step()
-        archive = directory / _archive_name(self.profile.gateway.image, self.profile.image_tag)
+        archive = directory / archive_name(self.profile.gateway.image, self.profile.image_tag)
         yield self._begin("save", f"Save {self.spec.image} into {directory}")
         directory.mkdir(parents=True, exist_ok=True)
-        written = yield from self._save(archive)
+        written = yield from save_image(self.client, self.spec.image, archive, self.check_cancel, "save")
         yield self._end(detail=f"{archive.name}, {written / 2**20:.1f} MiB")
         yield self._begin("profile", "Write the profile and the SHA-256 manifest")
-        files = [archive]
-        if self.spec.ca_bundle:  # public certificates only: the air-gapped host needs them too
-            ca_copy = directory / BUNDLE_CA_FILE
-            ca_copy.write_bytes(Path(self.spec.ca_bundle).read_bytes())
-            files.append(ca_copy)
+        bundled, copied = bundled_profile(self.profile, directory, archive.name)
         try:
-            profile_path = store.save(self._bundled_profile(archive.name), directory / f"{self.profile_name}.toml")
+            profile_path = store.save(bundled, directory / f"{self.profile_name}.toml")
         except store.ProfileError as error:
             raise _Failed(str(error), "Remove that file, or bundle into another folder.") from None
-        files.append(profile_path)
-        _write_manifest(directory, self.spec.image, files)
-        yield self._end(detail=", ".join(path.name for path in [*files, directory / BUNDLE_MANIFEST]))
+        files = [archive, *copied, profile_path]
+        manifest = write_manifest(directory, self.spec.image, files)
+        yield self._end(detail=", ".join(path.name for path in [*files, manifest]))
         return Result(
             ok=True,
             summary=f"bundle for {self.profile_name} written to {directory}",
@@ -811,34 +813,6 @@ class DockerInstaller(Installer):
                 f"aigw-wizard apply {directory.name}/{profile_path.name} --yes",
             ),
         )
-
-    def _save(self, target: Path) -> Run[int]:
-        image = self.client.images.get(self.spec.image)
-        partial = target.with_name(f".{target.name}.partial")
-        written = 0
-        try:
-            with partial.open("wb") as out:
-                for chunk in image.save(named=self.spec.image):
-                    self.check_cancel()
-                    out.write(chunk)
-                    written += len(chunk)
-                    yield Progress(step="save", key="archive", current=written, total=None, label=target.name)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
-        return written
-
-    def _bundled_profile(self, archive_name: str) -> Profile:
-        """This profile as the bundle carries it: paths that must still work in the new folder."""
-        bundled = self.profile.model_copy(deep=True)
-        bundled.gateway.image_archive = archive_name
-        if bundled.gateway.ca_bundle:
-            bundled.gateway.ca_bundle = BUNDLE_CA_FILE
-        for field in ("cert", "key"):  # key material is never copied: it stays where it is
-            value = getattr(bundled.tls, field)
-            if value:
-                setattr(bundled.tls, field, str(self.profile.resolve(value)))
-        return bundled
 
 
 # --- small pure helpers -------------------------------------------------------------------------
@@ -962,37 +936,3 @@ def _archive_tags(archive: Path, remedy: str) -> list[str]:
         raise _Failed(f"{archive} is not a readable docker save archive ({error})", remedy) from None
 
 
-def _archive_name(repository: str, tag: str) -> str:
-    return f"{repository.rsplit('/', 1)[-1]}-{tag}.tar"
-
-
-def _sha256(path: Path, between_chunks: Callable[[], None] = lambda: None) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(ARCHIVE_CHUNK):
-            between_chunks()
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _manifest_digest(archive: Path) -> str | None:
-    """The SHA-256 a bundle manifest beside `archive` records for it, if any."""
-    try:
-        manifest = json.loads((archive.parent / BUNDLE_MANIFEST).read_text(encoding="utf-8"))
-        entries = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and entry.get("name") == archive.name:
-            return str(entry.get("sha256", ""))
-    return None
-
-
-def _write_manifest(directory: Path, image: str, files: list[Path]) -> None:
-    manifest = {
-        "image": image,
-        "files": [{"name": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size} for path in files],
-    }
-    partial = directory / f".{BUNDLE_MANIFEST}.partial"
-    partial.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, directory / BUNDLE_MANIFEST)

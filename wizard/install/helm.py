@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from wizard import kube, proc, spec, store
-from wizard.events import Event, LogLevel, LogLine, Progress, Result, StepFinished, StepStarted
+from wizard.events import Event, LogLevel, LogLine, Result, StepFinished, StepStarted
 from wizard.install import (
     VERIFY_COMMAND,
     WHERE_TO_SET_URL,
@@ -30,6 +30,7 @@ from wizard.install import (
     Installer,
     StatusReport,
 )
+from wizard.install.bundle import archive_name, bundled_profile, save_image, write_manifest
 from wizard.install.pods import INSTANCE_LABEL, PodWatcher
 from wizard.profile import Profile
 from wizard.validators import duration_seconds
@@ -691,34 +692,23 @@ class HelmInstaller(Installer):
         return self._guarded(self._bundle(directory), "Cancelled; the bundle is incomplete.")
 
     def _bundle(self, directory: Path) -> Iterator[Event]:
-        # The Docker engine's bundle layout, so both targets' bundles read (and verify) alike.
-        from wizard.install.docker import BUNDLE_CA_FILE, _archive_name, _write_manifest
-
         profile = self.profile
         directory.mkdir(parents=True, exist_ok=True)
         chart = yield from self._fetch_chart(directory)
 
         yield self._start("image", f"Save the image {profile.image_ref}")
-        archive = directory / _archive_name(profile.gateway.image, profile.image_tag)
-        yield from save_image(profile.image_ref, archive, self.check_cancel)
+        archive = directory / archive_name(profile.gateway.image, profile.image_tag)
+        yield from save_image_pulling(profile.image_ref, archive, self.check_cancel)
         yield StepFinished("image", "ok", archive.name)
 
         yield self._start("manifest", "Write the bundle's profile and SHA-256 manifest")
-        bundled = profile.model_copy(deep=True)
-        bundled.helm.chart = chart.name  # names relative to the bundled profile's folder
-        bundled.gateway.image_archive = archive.name
-        files = [chart, archive]
-        if profile.gateway.ca_bundle:  # public certificates: the air-gapped host needs them too
-            files.append(directory / BUNDLE_CA_FILE)
-            shutil.copyfile(profile.resolve(profile.gateway.ca_bundle), files[-1])
-            bundled.gateway.ca_bundle = BUNDLE_CA_FILE
-        for name in ("cert", "key"):  # key material is never copied: it stays where it is
-            setattr(bundled.tls, name, str(profile.resolve(getattr(profile.tls, name))))
+        bundled, copied = bundled_profile(profile, directory, archive.name, chart=chart.name)
         try:
-            files.append(store.save(bundled, directory / f"{self.profile_name}.toml"))
+            profile_path = store.save(bundled, directory / f"{self.profile_name}.toml")
         except store.ProfileError as error:
             raise HelmError(str(error), "remove that file, or bundle into another folder") from None
-        _write_manifest(directory, profile.image_ref, files)
+        files = [chart, archive, *copied, profile_path]
+        write_manifest(directory, profile.image_ref, files)
         yield StepFinished("manifest", "ok", ", ".join(path.name for path in files))
         yield Result(
             True,
@@ -727,8 +717,8 @@ class HelmInstaller(Installer):
                 f"Load {archive.name} into a registry the cluster pulls from "
                 "(docker load, docker tag, docker push) and set gateway.image to it.",
                 f"Copy {directory} to the air-gapped host; tls.cert and tls.key must be at the "
-                f"paths {files[-1].name} names (edit them if not).",
-                f"Then run there: aigw-wizard apply {directory.name}/{files[-1].name} --yes",
+                f"paths {profile_path.name} names (edit them if not).",
+                f"Then run there: aigw-wizard apply {directory.name}/{profile_path.name} --yes",
             ),
         )
 
@@ -768,8 +758,8 @@ class HelmInstaller(Installer):
         return chart
 
 
-def save_image(ref: str, target: Path, check_cancel: Callable[[], None]) -> Iterator[Event]:
-    """`docker pull` (when absent) and `docker save` through the Docker SDK, with progress."""
+def save_image_pulling(ref: str, target: Path, check_cancel: Callable[[], None]) -> Iterator[Event]:
+    """Pull `ref` when this host lacks it, then save it like the Docker engine's bundle does."""
     import docker
     from docker.errors import DockerException, ImageNotFound
 
@@ -782,27 +772,16 @@ def save_image(ref: str, target: Path, check_cancel: Callable[[], None]) -> Iter
         ) from None
     try:
         try:
-            image = client.images.get(ref)
+            client.images.get(ref)
         except ImageNotFound:
             yield LogLine("docker", f"pulling {ref}")
             repository, _, tag = ref.rpartition(":")
-            image = client.images.pull(repository, tag=tag)
-        total = int(image.attrs.get("Size") or 0) or None
-        written = 0
-        with open(target, "wb") as handle:
-            for chunk in image.save(named=ref):  # keep the tag in the archive
-                check_cancel()
-                handle.write(chunk)
-                written += len(chunk)
-                yield Progress("image", ref, written, total, f"saving {ref}")
+            client.images.pull(repository, tag=tag)
+        yield from save_image(client, ref, target, check_cancel, "image")
     except DockerException as error:
-        target.unlink(missing_ok=True)
         raise HelmError(
             f"cannot save {ref}: {error}", "check that the image exists and the engine has room"
         ) from None
-    except Cancelled:
-        target.unlink(missing_ok=True)
-        raise
     finally:
         client.close()
 

@@ -1,0 +1,104 @@
+"""The air-gap bundle both engines write: image tarball (+ chart), CA copy, a profile that
+points at them by relative names, and a SHA-256 manifest the engines verify on load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wizard.events import Progress
+from wizard.profile import Profile
+
+if TYPE_CHECKING:
+    import docker
+
+BUNDLE_MANIFEST = "manifest.json"
+BUNDLE_CA_FILE = "ca-bundle.pem"
+ARCHIVE_CHUNK = 1024 * 1024
+
+
+def archive_name(repository: str, tag: str) -> str:
+    return f"{repository.rsplit('/', 1)[-1]}-{tag}.tar"
+
+
+def sha256_file(path: Path, between_chunks: Callable[[], None] = lambda: None) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(ARCHIVE_CHUNK):
+            between_chunks()
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def manifest_digest(archive: Path) -> str | None:
+    """The SHA-256 a bundle manifest beside `archive` records for it, if any."""
+    try:
+        manifest = json.loads((archive.parent / BUNDLE_MANIFEST).read_text(encoding="utf-8"))
+        entries = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("name") == archive.name:
+            return str(entry.get("sha256", ""))
+    return None
+
+
+def write_manifest(directory: Path, image: str, files: list[Path]) -> Path:
+    manifest = {
+        "image": image,
+        "files": [{"name": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size} for path in files],
+    }
+    partial = directory / f".{BUNDLE_MANIFEST}.partial"
+    partial.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    target = directory / BUNDLE_MANIFEST
+    os.replace(partial, target)
+    return target
+
+
+def save_image(
+    client: docker.DockerClient, ref: str, target: Path, check_cancel: Callable[[], None], step: str
+) -> Generator[Progress, None, int]:
+    """`docker save REF` into `target` (via a partial file), with progress; returns bytes written."""
+    image = client.images.get(ref)
+    total = int(image.attrs.get("Size") or 0) or None
+    partial = target.with_name(f".{target.name}.partial")
+    written = 0
+    try:
+        with partial.open("wb") as out:
+            for chunk in image.save(named=ref):  # named: the tag travels inside the archive
+                check_cancel()
+                out.write(chunk)
+                written += len(chunk)
+                yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
+
+
+def bundled_profile(profile: Profile, directory: Path, archive: str, chart: str = "") -> tuple[Profile, list[Path]]:
+    """The profile as the bundle carries it, and the extra files it needs copied beside it.
+
+    Bundle files are named relative to the bundled profile's folder, so the folder can move;
+    the TLS key is never copied: cert and key keep absolute paths on the target host.
+    """
+    bundled = profile.model_copy(deep=True)
+    bundled.gateway.image_archive = archive
+    if chart:
+        bundled.helm.chart = chart
+    copied: list[Path] = []
+    if profile.gateway.ca_bundle:  # public certificates: the air-gapped host needs them too
+        ca_copy = directory / BUNDLE_CA_FILE
+        shutil.copyfile(profile.resolve(profile.gateway.ca_bundle), ca_copy)
+        bundled.gateway.ca_bundle = BUNDLE_CA_FILE
+        copied.append(ca_copy)
+    for name in ("cert", "key"):
+        value = getattr(profile.tls, name)
+        if value:
+            setattr(bundled.tls, name, str(profile.resolve(value)))
+    return bundled, copied
