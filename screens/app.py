@@ -72,9 +72,9 @@ class AigwWizardApp(App[None]):
         self.session = session
         self.goto(session.resume_step())
 
-    def goto(self, step_id: str) -> None:
+    def goto(self, step_id: str, focus_field: str | None = None) -> None:
         assert self.session is not None
-        screen = make_step_screen(step_id, self.session)
+        screen = make_step_screen(step_id, self.session, focus_field)
         if isinstance(self.screen, WizardScreen):
             self.switch_screen(screen)
         else:
@@ -91,7 +91,7 @@ class AigwWizardApp(App[None]):
             self.screen.reload()
 
 
-def make_step_screen(step_id: str, session: WizardSession) -> Screen[None]:
+def make_step_screen(step_id: str, session: WizardSession, focus_field: str | None = None) -> Screen[None]:
     from screens.done import DoneScreen
     from screens.gateway import GatewayScreen
     from screens.gitlab import GitLabScreen
@@ -113,7 +113,7 @@ def make_step_screen(step_id: str, session: WizardSession) -> Screen[None]:
         "install": InstallScreen,
         "done": DoneScreen,
     }
-    return screens[step_id](session)
+    return screens[step_id](session, focus_field)
 
 
 def make_app(profile: str | None = None, **engines: Any) -> AigwWizardApp:

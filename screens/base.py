@@ -43,9 +43,11 @@ class WizardScreen(Screen[None]):
         Binding("ctrl+q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, session: WizardSession) -> None:
+    def __init__(self, session: WizardSession, focus_field: str | None = None) -> None:
         super().__init__()
         self.session = session
+        self.focus_field = focus_field
+        """A field to put the cursor in on arrival (a failed check's field)."""
 
     @property
     def wizard(self) -> AigwWizardApp:
@@ -73,6 +75,15 @@ class WizardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.refresh_chrome()
+        if self.focus_field:
+            # After the subclass's own on_mount, which focuses its first field.
+            self.call_after_refresh(self._focus_requested_field)
+
+    def _focus_requested_field(self) -> None:
+        for form_field in self.query(FormField):
+            if form_field.field == self.focus_field:
+                form_field.input.focus()
+                form_field.scroll_visible()
 
     def refresh_chrome(self) -> None:
         steps = steps_for(self.session.profile.target)

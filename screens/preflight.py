@@ -87,8 +87,8 @@ Failures block Next; warnings do not."""
         self.running = False
         failed = sum(result.status == "fail" for result in self.results)
         warned = sum(result.status == "warn" for result in self.results)
-        summary = message.error or f"{len(self.results)} checks: {failed} failed, {warned} warnings"
-        self.set_status(summary + (" — Enter on a failed row to fix it" if failed else ""))
+        summary = message.error or f"{failed} failed, {warned} warned of {len(self.results)}"
+        self.set_status(summary + (" · Enter on a row: fix it" if failed else ""))
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._show_detail()
@@ -114,7 +114,7 @@ Failures block Next; warnings do not."""
             return
         step = step_of_field(result.field)
         if step:
-            self.wizard.goto(step)
+            self.wizard.goto(step, focus_field=result.field)
 
     def blocking_reason(self) -> str | None:
         if self.running:

@@ -161,7 +161,8 @@ async def test_failed_check_blocks_next_and_enter_jumps_to_its_field(config_dir:
         await pilot.press("enter")
         await pilot.pause()
         assert screen_step(app) == "gateway"
-        assert app.focused is not None
+        ca_field = app.screen.query_one(f"#{field_id('gateway.ca_bundle')}", FormField)
+        assert app.focused is ca_field.input  # straight to the field the failed check is about
 
 
 async def test_warnings_do_not_block(config_dir: Path) -> None:
