@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from screens.base import WizardScreen
-from screens.widgets import ASCII
-from wizard import store
-from wizard.session import WizardSession
+from screens.glyphs import ASCII
+
+if TYPE_CHECKING:
+    from screens.base import WizardScreen
+    from wizard.session import WizardSession
+
+# The profile list draws first; pydantic, the session and the step screens load after it.
 
 
 class AigwWizardApp(App[None]):
@@ -57,11 +60,16 @@ class AigwWizardApp(App[None]):
             return {"enter": "Enter", "escape": "Esc", "delete": "Del", "tab": "Tab"}.get(key, super().get_key_display(binding))
         return super().get_key_display(binding)
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
         from screens.profiles import ProfilesScreen
 
-        self.push_screen(ProfilesScreen())
+        return ProfilesScreen()
+
+    def on_mount(self) -> None:
         if self.initial_profile:
+            from wizard import store
+            from wizard.session import WizardSession
+
             try:
                 self.open_session(WizardSession.open(self.initial_profile))
             except store.ProfileError as error:
@@ -75,18 +83,18 @@ class AigwWizardApp(App[None]):
     def goto(self, step_id: str, focus_field: str | None = None) -> None:
         assert self.session is not None
         screen = make_step_screen(step_id, self.session, focus_field)
-        if isinstance(self.screen, WizardScreen):
+        if len(self.screen_stack) > 1:  # a step is showing above the profile list
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
 
     def close_session(self) -> None:
-        """Back to the profile list, which shows the saved state."""
-        self.session = None
-        while isinstance(self.screen, WizardScreen):
-            self.pop_screen()
+        """Back to the profile list (the bottom screen), which shows the saved state."""
         from screens.profiles import ProfilesScreen
 
+        self.session = None
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
         if isinstance(self.screen, ProfilesScreen):
             self.screen.reload()
 

@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Label, ProgressBar
 
 from screens.base import WizardScreen
 from screens.dialogs import ConfirmModal
+from screens.glyphs import MARK
 from screens.logpane import LogPane
-from screens.widgets import MARK
 from wizard.events import Event, LogLine, Progress, Result, StepFinished, StepStarted
 
 DRAIN_INTERVAL = 1 / 20

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from screens.base import WizardScreen
-from screens.widgets import MARK
+from screens.glyphs import MARK
 from wizard.checks.base import CheckResult
 from wizard.session import step_of_field
 

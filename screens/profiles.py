@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
-from screens.dialogs import ConfirmModal, TextPromptModal
-from wizard import store, validators
-from wizard.profile import problems
-from wizard.session import WizardSession
+from wizard import paths
 
 if TYPE_CHECKING:
     from screens.app import AigwWizardApp
+    from wizard import store
+
+# Only names and textual load before the first frame: parsing profiles needs pydantic, which
+# a worker loads right after, filling in each row's target and state.
 
 INTRO = (
     "Install the self-hosted GitLab AI gateway with Docker or Helm. A profile keeps every "
@@ -36,7 +38,8 @@ class ProfilesScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.entries: list[store.ProfileEntry] = []
+        self.entries: list[store.ProfileEntry] | None = None
+        """None while the worker is still reading the profiles."""
 
     @property
     def wizard(self) -> AigwWizardApp:
@@ -61,19 +64,45 @@ class ProfilesScreen(Screen[None]):
         table.focus()
 
     def reload(self) -> None:
+        """Names at once from the folder listing; targets and states follow from a worker."""
         table = self.query_one(DataTable)
         table.clear()
-        self.entries = store.list_profiles()
-        for entry in self.entries:
-            table.add_row(entry.name, *self._describe(entry), key=entry.name)
-        if not self.entries:
+        self.entries = None
+        folder = paths.profiles_dir()
+        found = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+        for path in found:
+            table.add_row(path.stem, "", "", "reading…", key=path.stem)
+        if not found:
             self.query_one("#profile-detail", Static).update(
-                f"No profiles yet in {store.resolve('x').parent}. Press n to create one."
+                f"No profiles yet in {folder}. Press n to create one."
             )
+        # After the first frame: importing pydantic in a thread would hold the GIL while
+        # Textual draws.
+        self.call_after_refresh(self.load_details)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load_details(self) -> None:
+        from wizard import store
+
+        entries = store.list_profiles()
+        rows = [(entry.name, *self._describe(entry)) for entry in entries]
+        self.app.call_from_thread(self._show_entries, entries, rows)
+
+    def _show_entries(self, entries: list[store.ProfileEntry], rows: list[tuple[str, ...]]) -> None:
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for row in rows:
+            table.add_row(*row, key=row[0])
+        self.entries = entries
+        if entries:
+            table.move_cursor(row=min(cursor, len(entries) - 1))
         self._show_detail()
 
     @staticmethod
     def _describe(entry: store.ProfileEntry) -> tuple[str, str, str]:
+        from wizard.profile import problems
+
         modified = f"{entry.modified:%Y-%m-%d %H:%M}"
         if entry.profile is None:
             return "?", modified, "cannot be read"
@@ -102,6 +131,8 @@ class ProfilesScreen(Screen[None]):
             detail.update(f"Cannot read this profile: {entry.error}\nFix the file by hand; it is never overwritten.")
             return
         assert entry.profile is not None
+        from wizard.profile import problems
+
         missing = problems(entry.profile)
         lines = [f"{entry.path}"]
         if missing:
@@ -117,6 +148,10 @@ class ProfilesScreen(Screen[None]):
     # Actions ------------------------------------------------------------------------------
 
     def action_new(self) -> None:
+        from screens.dialogs import TextPromptModal
+        from wizard import store
+        from wizard.session import WizardSession
+
         def created(name: str | None) -> None:
             if name:
                 try:
@@ -131,17 +166,25 @@ class ProfilesScreen(Screen[None]):
         )
 
     def _check_new_name(self, name: str) -> str | None:
+        from wizard import validators
+
         if not name:
             return "Type a name"
         try:
             validators.profile_name(name)
         except ValueError as error:
             return str(error)
-        if any(entry.name == name for entry in self.entries):
+        if any(entry.name == name for entry in self.entries or []):
             return f"A profile named {name} already exists"
         return None
 
     def action_open(self) -> None:
+        from wizard import store
+        from wizard.session import WizardSession
+
+        if self.entries is None:
+            self.notify("Still reading the profiles…", timeout=2)
+            return
         entry = self.selected()
         if entry is None:
             self.action_new()
@@ -155,6 +198,9 @@ class ProfilesScreen(Screen[None]):
             self.notify(str(error), title="Cannot open", severity="error", timeout=10)
 
     def action_duplicate(self) -> None:
+        from screens.dialogs import TextPromptModal
+        from wizard import store
+
         entry = self.selected()
         if entry is None or entry.error:
             self.notify("Select a readable profile to duplicate", severity="warning")
@@ -175,6 +221,9 @@ class ProfilesScreen(Screen[None]):
         )
 
     def action_delete(self) -> None:
+        from screens.dialogs import ConfirmModal
+        from wizard import store
+
         entry = self.selected()
         if entry is None:
             return

@@ -7,7 +7,8 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from screens.base import WizardScreen
-from screens.widgets import MARK, FormField
+from screens.glyphs import MARK
+from screens.widgets import FormField
 from wizard.checks.base import CheckResult
 
 

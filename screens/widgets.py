@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -10,21 +10,10 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
-from wizard.session import Step
+from screens.glyphs import MARK
 
-# The Linux console's font lacks most symbols; plain ASCII reads everywhere.
-ASCII = os.environ.get("TERM", "") in ("linux", "vt100", "vt220", "dumb")
-MARK = {
-    "done": "+" if ASCII else "✓",
-    "current": ">" if ASCII else "●",
-    "todo": "-" if ASCII else "○",
-    "pass": "ok" if ASCII else "✓",
-    "warn": "!!" if ASCII else "!",
-    "fail": "XX" if ASCII else "✗",
-    "skip": "--" if ASCII else "–",
-    "running": ".." if ASCII else "…",
-}
-
+if TYPE_CHECKING:
+    from wizard.session import Step
 
 class FormField(Vertical):
     """Label, input and a plain-words error line for one dotted profile field."""

@@ -18,7 +18,7 @@ from screens.widgets import FormField, field_id
 from tests.checks_servers import fake_gitlab
 from tests.docker_fixtures import free_port
 from tests.helm_support import helm_calls, make_tls
-from tests.tui_support import save_profile
+from tests.tui_support import profiles_ready, save_profile
 from wizard import store
 from wizard.checks import run_checks
 from wizard.checks.base import CheckContext
@@ -87,6 +87,7 @@ async def test_docker_flow_from_a_new_profile_to_done(standin_images, docker_cli
     try:
         with fake_gitlab() as gitlab:
             async with app.run_test(size=SIZE) as pilot:
+                await profiles_ready(pilot)
                 await pilot.press("n", *"lab", "enter")
                 await pilot.pause()
                 await pilot.press("enter")

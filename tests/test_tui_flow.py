@@ -14,7 +14,13 @@ from screens.app import make_app
 from screens.base import WizardScreen
 from screens.widgets import FormField, field_id
 from tests.factories import docker_profile
-from tests.tui_support import FAILED_CHECKS, CannedInstaller, canned_checks, save_profile
+from tests.tui_support import (
+    FAILED_CHECKS,
+    CannedInstaller,
+    canned_checks,
+    profiles_ready,
+    save_profile,
+)
 from wizard import store
 from wizard.events import Event, LogLine, Result, StepFinished, StepStarted
 from wizard.profile import Profile
@@ -41,6 +47,7 @@ async def type_into(pilot, field: str, text: str) -> None:
 async def test_new_profile_to_review_saves_each_screen_as_entered(config_dir: Path) -> None:
     app = make_app(run_checks=canned_checks([]))
     async with app.run_test(size=SIZE) as pilot:
+        await profiles_ready(pilot)
         await pilot.press("n", *"prod", "enter")
         await pilot.pause()
         assert screen_step(app) == "target"
@@ -286,6 +293,7 @@ async def test_profile_picker_shows_unreadable_profiles_instead_of_crashing(conf
     (folder / "bad.toml").write_text("schema_version = 99\n")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await profiles_ready(pilot)
         await pilot.press("enter")
         await pilot.pause()
         assert type(app.screen).__name__ == "ProfilesScreen"
@@ -298,6 +306,7 @@ async def test_delete_asks_first(config_dir: Path) -> None:
     save_profile("a", Profile())
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await profiles_ready(pilot)
         await pilot.press("x")
         await pilot.pause()
         await pilot.press("escape")
@@ -308,12 +317,16 @@ async def test_delete_asks_first(config_dir: Path) -> None:
         await pilot.press("y")
         await pilot.pause()
         assert not (config_dir / "profiles" / "a.toml").exists()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("DataTable").row_count == 0
 
 
 async def test_duplicate_makes_an_equal_profile(config_dir: Path) -> None:
     save_profile("a", docker_profile())
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await profiles_ready(pilot)
         await pilot.press("d")
         await pilot.pause()
         app.screen.query_one(Input).value = ""

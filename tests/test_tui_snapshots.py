@@ -17,6 +17,7 @@ from tests.tui_support import (
     FIXED_MTIME,
     CannedInstaller,
     canned_checks,
+    profiles_ready,
     save_profile,
 )
 from wizard.profile import Profile
@@ -40,17 +41,22 @@ def stable_screen(monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.rmtree(SNAPSHOT_HOME, ignore_errors=True)
 
 
+async def profiles_read(pilot) -> None:
+    """Screens fill in from workers (profile details, check rows): wait for them."""
+    await profiles_ready(pilot)
+
+
 def test_profiles_screen(snap_compare) -> None:
     save_profile("prod", docker_profile())
     save_profile("staging", helm_profile(tls={"cert": "", "key": ""}))
     broken = SNAPSHOT_HOME / "config" / "profiles" / "broken.toml"
     broken.write_text("[gateway\n")
     os.utime(broken, (FIXED_MTIME, FIXED_MTIME))
-    assert snap_compare(make_app(), terminal_size=SIZE, press=["down"])
+    assert snap_compare(make_app(), terminal_size=SIZE, press=["down"], run_before=profiles_read)
 
 
 def test_profiles_screen_empty_with_new_dialog(snap_compare) -> None:
-    assert snap_compare(make_app(), terminal_size=SIZE, press=["n", *"bad name"])
+    assert snap_compare(make_app(), terminal_size=SIZE, press=["n", *"bad name"], run_before=profiles_read)
 
 
 def test_target_screen(snap_compare) -> None:
@@ -92,7 +98,7 @@ def test_helm_screen(snap_compare) -> None:
 def test_preflight_screen_with_a_failed_row(snap_compare) -> None:
     save_profile("p", docker_profile())
     app = make_app("p", run_checks=canned_checks(FAILED_CHECKS))
-    assert snap_compare(app, terminal_size=SIZE)
+    assert snap_compare(app, terminal_size=SIZE, run_before=profiles_read)  # and the checks' worker
 
 
 def test_review_screen(snap_compare) -> None:

@@ -62,3 +62,14 @@ FAILED_INSTALL = [
     StepFinished("health", "failed", "container exited with code 3", at=0),
     Result(False, "the gateway exited with code 3 before becoming healthy", at=0),
 ]
+
+
+async def profiles_ready(pilot: Any) -> None:
+    """The profile list shows names at once and reads the rest after the first frame."""
+    for _ in range(250):
+        await pilot.pause(0.02)
+        if getattr(pilot.app.screen_stack[0], "entries", None) is not None:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            return
+    raise AssertionError("the profile list never finished reading the profiles")

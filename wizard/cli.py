@@ -12,9 +12,15 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wizard import __version__, plan, store
-from wizard.profile import Profile, problems
+from wizard import __version__
+
+if TYPE_CHECKING:
+    from wizard.profile import Profile
+
+# Each verb imports what it needs (pydantic, the engines, rich) when it runs: the wizard's
+# first screen and `--help` never pay for them.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -29,6 +35,9 @@ class CommandError(Exception):
 
 def load_profile(ref: str, *, ready: bool = False) -> tuple[Profile, str, Path]:
     """Load NAME or PATH; with `ready`, also refuse a profile that cannot be applied yet."""
+    from wizard import store
+    from wizard.profile import problems
+
     try:
         path = store.resolve(ref)
         profile = store.load(path)
@@ -43,11 +52,15 @@ def load_profile(ref: str, *, ready: bool = False) -> tuple[Profile, str, Path]:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    return run_tui(getattr(args, "name", None))
+
+
+def run_tui(profile: str | None) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CommandError("the wizard needs a terminal; for scripts use `aigw-wizard apply NAME --yes`")
     from screens.app import make_app  # Textual loads only for the TUI
 
-    app = make_app(profile=getattr(args, "name", None))
+    app = make_app(profile=profile)
     # A dropped SSH session sends SIGHUP, whose default kills the process mid-write; exiting
     # through the app lets every save finish (each valid field is already on disk).
     signal.signal(signal.SIGHUP, lambda _signum, _frame: app.call_later(app.exit))
@@ -56,6 +69,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
+    from wizard import store
+    from wizard.profile import problems
+
     entries = store.list_profiles()
     if args.json:
         rows = [
@@ -95,6 +111,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from wizard.profile import problems
+
     profile, _name, path = load_profile(args.profile)
     found = problems(profile)
     for problem in found:
@@ -108,6 +126,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from wizard import plan
+
     profile, name, _path = load_profile(args.profile, ready=True)
     steps = plan.build(profile, name)
     if args.script:
@@ -161,9 +181,11 @@ def _extension_registrars() -> list[Callable[..., None]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
+        if not arguments:  # the common case, straight to the wizard: no parsers to build
+            return run_tui(None)
+        args = build_parser().parse_args(arguments)
         return int(args.func(args))
     except CommandError as error:
         print(f"aigw-wizard: {error}", file=sys.stderr)
