@@ -11,6 +11,7 @@ from textual.widgets import Static, TextArea
 from screens.base import WizardScreen
 from screens.dialogs import ConfirmModal, TextPromptModal
 from wizard import plan
+from wizard.paths import expand_user
 
 
 class ReviewScreen(WizardScreen):
@@ -41,7 +42,7 @@ class ReviewScreen(WizardScreen):
         def chosen(path: str | None) -> None:
             if not path:
                 return
-            target = Path(path).expanduser()
+            target = expand_user(path)
             try:
                 plan.write_script(target, self.script_text)
             except OSError as error:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.factories import docker_profile, helm_profile
 from wizard import plan, validators
-from wizard.profile import Profile, validate_field
+from wizard.profile import Profile, problems, validate_field
 
 VALIDATORS: dict[str, Callable[[str], str]] = {
     "hostname": validators.hostname,
@@ -102,6 +102,8 @@ def test_no_accepted_value_becomes_an_option(target: str, edits: list[tuple[str,
         updated, _error = validate_field(profile, field, value)
         if updated is not None and (field != "helm.chart" or value.strip()):
             profile = updated
+    if problems(profile):
+        return  # plan and apply refuse an incomplete profile before building any command
     steps = plan.build(profile, "p")
     argvs = [step.argv for step in steps if step.argv]
     assert argvs

@@ -157,3 +157,11 @@ def test_positional_refuses_what_would_read_as_an_option(value: str) -> None:
 
 def test_positional_passes_ordinary_values() -> None:
     assert proc.positional("ai-gateway/ai-gateway") == "ai-gateway/ai-gateway"
+
+
+def test_children_never_get_the_gitlab_token(monkeypatch) -> None:
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-not-for-children")
+    probe = [sys.executable, "-c", "import os; print(os.environ.get('GITLAB_TOKEN', 'absent'))"]
+    assert proc.run_capture(probe, timeout=30).stdout.strip() == "absent"
+    streamed = [line for item in proc.stream(probe) if item for _stream, line in [item]]
+    assert streamed == ["absent"]

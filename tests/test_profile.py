@@ -154,3 +154,8 @@ def test_relative_paths_resolve_against_the_profile_folder(tmp_path) -> None:
     profile._base_dir = tmp_path
     assert profile.resolve(profile.gateway.image_archive) == tmp_path / "gateway.tar"
     assert profile.resolve("/abs/x.tar").as_posix() == "/abs/x.tar"
+
+
+def test_an_unknown_users_home_stays_as_typed() -> None:
+    profile = docker_profile(gateway={"ca_bundle": "~no-such-user-aigw/ca.pem"})
+    assert str(profile.resolve(profile.gateway.ca_bundle)).endswith("~no-such-user-aigw/ca.pem")

@@ -6,6 +6,7 @@ carry key material, so neither does the journal.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -24,11 +25,16 @@ class Journal:
         self.profile_name = profile_name
         self.command = command
         folder = paths.ensure_private_dir(paths.log_dir())
-        now = time.time()
-        # Milliseconds and pid: two runs in one second (a retry, two terminals) get two files.
-        stamp = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}.{int(now * 1000) % 1000:03d}-{os.getpid()}"
-        self.path = folder / f"{profile_name}-{stamp}-{command}.jsonl"
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        # O_EXCL: two runs in one second (a retry, two terminals) never share a file.
+        for attempt in itertools.count():
+            suffix = f"-{attempt}" if attempt else ""
+            self.path = folder / f"{profile_name}-{stamp}{suffix}-{command}.jsonl"
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:
+                continue
         self._file = os.fdopen(fd, "a", encoding="utf-8")
         self.result: Result | None = None
 

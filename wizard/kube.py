@@ -5,7 +5,6 @@ and a Docker-only user never loads it. Every call carries a short `_request_time
 unreachable API server costs seconds, not minutes. Failures become `KubeError`s whose
 message says what happened and whose `remedy` says what to do about it.
 """
-
 from __future__ import annotations
 
 import json
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from wizard.paths import expand_user
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, CoreV1Api, NetworkingV1Api, VersionApi
@@ -85,7 +86,7 @@ def kubeconfig_location() -> str:
 
 
 def _kubeconfig_files() -> list[Path]:
-    return [Path(part).expanduser() for part in kubeconfig_location().split(os.pathsep) if part]
+    return [expand_user(part) for part in kubeconfig_location().split(os.pathsep) if part]
 
 
 def _require_kubeconfig() -> str:

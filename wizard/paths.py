@@ -15,10 +15,18 @@ APP_NAME = "aigw-wizard"
 CONFIG_DIR_ENV = "AIGW_WIZARD_CONFIG_DIR"
 
 
+def expand_user(value: str | Path) -> Path:
+    """`~` and `~user` expanded; `~name` of an unknown user stays as typed instead of raising."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        return Path(value)
+
+
 def config_dir() -> Path:
     override = os.environ.get(CONFIG_DIR_ENV)
     if override:
-        return Path(override).expanduser()
+        return expand_user(override)
     return Path(platformdirs.user_config_dir(APP_NAME))
 
 
@@ -30,7 +38,7 @@ def log_dir() -> Path:
     """Where run journals go: the platform's log dir, or `logs/` under the override."""
     override = os.environ.get(CONFIG_DIR_ENV)
     if override:
-        return Path(override).expanduser() / "logs"
+        return expand_user(override) / "logs"
     return Path(platformdirs.user_log_dir(APP_NAME))
 
 
@@ -38,7 +46,7 @@ def state_dir() -> Path:
     """Where the last outcome of each profile's runs is recorded."""
     override = os.environ.get(CONFIG_DIR_ENV)
     if override:
-        return Path(override).expanduser() / "state"
+        return expand_user(override) / "state"
     return Path(platformdirs.user_state_dir(APP_NAME))
 
 

@@ -71,6 +71,18 @@ def _resolve(argv: Sequence[str]) -> list[str]:
     return [program, *argv[1:]]
 
 
+#: Read by aigw-wizard itself (one GitLab check), never handed to the tools it runs.
+PRIVATE_VARIABLES = ("GITLAB_TOKEN",)
+
+
+def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child: ours (or `env`) without our private variables."""
+    result = dict(os.environ if env is None else env)
+    for name in PRIVATE_VARIABLES:
+        result.pop(name, None)
+    return result
+
+
 def run_capture(
     argv: Sequence[str], timeout: float, env: Mapping[str, str] | None = None
 ) -> Captured:
@@ -83,7 +95,7 @@ def run_capture(
             text=True,
             errors="replace",
             timeout=timeout,
-            env=dict(env) if env is not None else None,
+            env=child_environment(env),
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -132,7 +144,7 @@ def stream(
         text=True,
         errors="replace",
         bufsize=1,
-        env=dict(env) if env is not None else None,
+        env=child_environment(env),
         start_new_session=True,  # Ctrl-C reaches us only; we decide what the child gets
     )
     assert child.stdout is not None and child.stderr is not None

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from wizard import validators
+from wizard.paths import expand_user
 
 SCHEMA_VERSION = 1
 DEFAULT_IMAGE = "registry.gitlab.com/gitlab-org/modelops/applied-ml/code-suggestions/ai-assist/model-gateway"
@@ -195,7 +196,7 @@ class Profile(BaseModel):
 
     def resolve(self, value: str) -> Path:
         """A path from the profile made absolute: `~` expanded, relative to the profile's folder."""
-        path = Path(value).expanduser()
+        path = expand_user(value)
         if not path.is_absolute():
             path = (self._base_dir or Path.cwd()) / path
         return path

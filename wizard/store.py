@@ -46,7 +46,7 @@ class ProfileInvalid(ProfileError):
 def resolve(ref: str) -> Path:
     """NAME → the saved profile's path; anything that looks like a path is taken as one."""
     if ref.endswith(".toml") or os.sep in ref or ref.startswith("."):
-        return Path(ref).expanduser()
+        return paths.expand_user(ref)
     try:
         validators.profile_name(ref)
     except ValueError as error:

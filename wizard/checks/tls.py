@@ -26,6 +26,7 @@ from wizard.checks.base import (
     is_ip,
     run_sync,
 )
+from wizard.paths import expand_user
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -93,8 +94,8 @@ def _settle(core: Core, inputs: TlsInputs) -> Outcome:
 def inspect_tls(cert_path: str | Path | None, key_path: str | Path | None, hostname: str) -> list[CheckResult]:
     """Every TLS check on these files, now, in this thread (fast: local files only)."""
     inputs = TlsInputs(
-        cert=Path(cert_path).expanduser() if cert_path else None,
-        key=Path(key_path).expanduser() if key_path else None,
+        cert=expand_user(cert_path) if cert_path else None,
+        key=expand_user(key_path) if key_path else None,
         hostname=hostname.strip().rstrip(".").lower(),
     )
     return [run_sync(REGISTRY[check_id], lambda core=core: _settle(core, inputs)) for check_id, core in _CORES.items()]
