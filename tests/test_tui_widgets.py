@@ -1,0 +1,108 @@
+"""The TUI's tools a user leans on: the log pane, the file picker, save-as-script, help."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.widgets import Log
+
+from screens.app import make_app
+from screens.dialogs import FilePickerModal, HelpModal
+from screens.logpane import LogPane
+from screens.widgets import FormField, field_id
+from tests.factories import docker_profile, helm_profile
+from tests.tui_support import canned_checks, save_profile
+
+SIZE = (80, 24)
+
+
+class LogApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LogPane(limit=100)
+
+
+async def test_log_pane_follows_filters_pauses_and_stays_bounded() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(LogPane)
+        log = app.query_one(Log)
+        pane.add([f"[container] line {n}" for n in range(250)])
+        await pilot.pause()
+        assert len(pane.lines) == 100 and log.line_count == 100  # bounded scroll-back
+        assert pane.lines[-1] == "[container] line 249"
+
+        pane.query_one("#log-filter").value = "line 24"
+        await pilot.pause()
+        assert [log.lines[i] for i in range(log.line_count)] == [
+            "[container] line 240", "[container] line 241", "[container] line 242", "[container] line 243",
+            "[container] line 244", "[container] line 245", "[container] line 246", "[container] line 247",
+            "[container] line 248", "[container] line 249",
+        ]
+        pane.query_one("#log-filter").value = ""
+        await pilot.pause()
+
+        pane.toggle_pause()
+        shown = log.line_count
+        pane.add(["[helm] while paused"])
+        await pilot.pause()
+        assert log.line_count == shown and pane.lines[-1] == "[helm] while paused"
+        assert "PAUSED" in str(pane.query_one(".log-state").render())
+        pane.toggle_pause()
+        await pilot.pause()
+        assert log.lines[log.line_count - 1] == "[helm] while paused"
+
+
+async def test_file_picker_is_keyboard_driven(tmp_path: Path, config_dir: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "gateway.crt").write_text("not really a certificate")
+    save_profile("p", helm_profile(tls={"cert": "", "key": ""}))
+    app = make_app("p")
+    async with app.run_test(size=SIZE) as pilot:
+        cert_field = app.screen.query_one(f"#{field_id('tls.cert')}", FormField)
+        cert_field.post_message(FormField.Browse(cert_field))
+        await pilot.pause()
+        assert isinstance(app.screen, FilePickerModal)
+        app.screen.query_one("#picker-tree").path = certs
+        await pilot.pause(0.3)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, FilePickerModal)
+        assert cert_field.input.value == str(certs / "gateway.crt")
+        assert app.session.profile.tls.cert == str(certs / "gateway.crt")
+
+
+async def test_review_saves_the_plan_as_a_private_script(tmp_path: Path, config_dir: Path) -> None:
+    save_profile("p", docker_profile())
+    app = make_app("p", run_checks=canned_checks([]))
+    target = tmp_path / "install.sh"
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("review")
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        prompt = app.screen.query_one("Input")
+        prompt.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+    text = target.read_text()
+    assert text.startswith("#!/usr/bin/env bash") and "docker run" in text
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+
+
+async def test_help_opens_on_every_step_and_closes(config_dir: Path) -> None:
+    save_profile("p", docker_profile())
+    app = make_app("p", run_checks=canned_checks([]))
+    async with app.run_test(size=SIZE) as pilot:
+        for step in ("target", "gitlab", "gateway", "tls", "preflight", "review", "done"):
+            app.goto(step)
+            await pilot.pause()
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpModal), step
+            assert "Ctrl+Q" in app.screen.text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, HelpModal)
