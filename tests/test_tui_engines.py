@@ -12,13 +12,11 @@ import pytest
 from textual.widgets import DataTable
 
 from screens.app import make_app
-from screens.base import WizardScreen
 from screens.logpane import LogPane
-from screens.widgets import FormField, field_id
 from tests.checks_servers import fake_gitlab
 from tests.docker_fixtures import free_port
 from tests.helm_support import helm_calls, make_tls
-from tests.tui_support import profiles_ready, save_profile
+from tests.tui_support import profiles_ready, save_profile, screen_step, type_into
 from wizard import store
 from wizard.checks import run_checks
 from wizard.checks.base import CheckContext
@@ -51,23 +49,15 @@ def socket_getaddrinfo(host: str) -> list[str]:
     return [str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)]
 
 
-def step(app) -> str:
-    return app.screen.STEP if isinstance(app.screen, WizardScreen) else type(app.screen).__name__
-
-
-async def type_into(pilot, field: str, text: str) -> None:
-    widget = pilot.app.screen.query_one(f"#{field_id(field)}", FormField)
-    widget.input.focus()
-    widget.input.value = ""
-    await pilot.press(*text)
-    await pilot.pause()
+async def type_valid(pilot, field: str, text: str) -> None:
+    widget = await type_into(pilot, field, text)
     assert not widget.has_class("-invalid"), (field, text)
 
 
 async def next_screen(pilot, expected: str) -> None:
     await pilot.press("ctrl+n")
     await pilot.pause()
-    assert step(pilot.app) == expected, str(pilot.app.screen.query_one("#nav-status").render())
+    assert screen_step(pilot.app) == expected, str(pilot.app.screen.query_one("#nav-status").render())
 
 
 async def wait_for_workers(pilot) -> None:
@@ -92,13 +82,13 @@ async def test_docker_flow_from_a_new_profile_to_done(standin_images, docker_cli
                 await pilot.pause()
                 await pilot.press("enter")
                 await next_screen(pilot, "gitlab")
-                await type_into(pilot, "gitlab.url", gitlab.url)
-                await type_into(pilot, "gitlab.version", "17.5.0")
+                await type_valid(pilot, "gitlab.url", gitlab.url)
+                await type_valid(pilot, "gitlab.version", "17.5.0")
                 await next_screen(pilot, "gateway")
-                await type_into(pilot, "gateway.hostname", GATEWAY_HOST)
-                await type_into(pilot, "gateway.port", str(port))
-                await type_into(pilot, "gateway.image", standin_images.repository)
-                await type_into(pilot, "docker.container_name", container)
+                await type_valid(pilot, "gateway.hostname", GATEWAY_HOST)
+                await type_valid(pilot, "gateway.port", str(port))
+                await type_valid(pilot, "gateway.image", standin_images.repository)
+                await type_valid(pilot, "docker.container_name", container)
                 await next_screen(pilot, "tls")
                 await next_screen(pilot, "preflight")
                 await wait_for_workers(pilot)
@@ -111,7 +101,7 @@ async def test_docker_flow_from_a_new_profile_to_done(standin_images, docker_cli
                 await pilot.pause()
                 await pilot.press("y")
                 await pilot.pause()
-                assert step(app) == "install"
+                assert screen_step(app) == "install"
                 await wait_for_workers(pilot)
                 screen = app.screen
                 assert screen.result is not None and screen.result.ok, screen.result
@@ -140,9 +130,9 @@ async def test_helm_flow_against_the_fake_cluster(kubeconfig: Path, helm_double,
         )
         app = make_app("prod", run_checks=checks_resolving({INGRESS_HOST: [GATEWAY_HOST]}))
         async with app.run_test(size=SIZE) as pilot:
-            assert step(app) == "tls"
-            await type_into(pilot, "tls.cert", str(tls.cert))
-            await type_into(pilot, "tls.key", str(tls.key))
+            assert screen_step(app) == "tls"
+            await type_valid(pilot, "tls.cert", str(tls.cert))
+            await type_valid(pilot, "tls.key", str(tls.key))
             await wait_for_workers(pilot)
             findings = str(app.screen.query_one("#tls-findings").render())
             assert "Certificate" in findings or "certificate" in findings

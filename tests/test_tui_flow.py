@@ -20,6 +20,8 @@ from tests.tui_support import (
     canned_checks,
     profiles_ready,
     save_profile,
+    screen_step,
+    type_into,
 )
 from wizard import store
 from wizard.events import Event, LogLine, Result, StepFinished, StepStarted
@@ -30,18 +32,6 @@ SIZE = (80, 24)
 
 def saved(config_dir: Path, name: str) -> dict:
     return tomllib.loads((config_dir / "profiles" / f"{name}.toml").read_text())
-
-
-def screen_step(app) -> str:
-    return app.screen.STEP if isinstance(app.screen, WizardScreen) else type(app.screen).__name__
-
-
-async def type_into(pilot, field: str, text: str) -> None:
-    widget = pilot.app.screen.query_one(f"#{field_id(field)}", FormField)
-    widget.input.focus()
-    widget.input.value = ""
-    await pilot.press(*text)
-    await pilot.pause()
 
 
 async def test_new_profile_to_review_saves_each_screen_as_entered(config_dir: Path) -> None:

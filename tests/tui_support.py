@@ -73,3 +73,21 @@ async def profiles_ready(pilot: Any) -> None:
             await pilot.pause()
             return
     raise AssertionError("the profile list never finished reading the profiles")
+
+
+def screen_step(app: Any) -> str:
+    """The wizard step showing (its id), or the class name of any other screen."""
+    step = getattr(app.screen, "STEP", None)
+    return step if isinstance(step, str) else type(app.screen).__name__
+
+
+async def type_into(pilot: Any, field: str, text: str) -> Any:
+    """Clear a form field and type `text` key by key, as a user would; returns the field."""
+    from screens.widgets import FormField, field_id
+
+    widget = pilot.app.screen.query_one(f"#{field_id(field)}", FormField)
+    widget.input.focus()
+    widget.input.value = ""
+    await pilot.press(*text)
+    await pilot.pause()
+    return widget
