@@ -462,3 +462,16 @@ def test_pods_we_may_not_watch_leave_the_install_to_helm(
         for line in lines(events, "wizard")
     )
     assert finished(events)["pods"].status == "skipped"
+
+
+def test_auth_bypass_is_set_explicitly_and_flagged_every_run(tls: Tls, kubeconfig: Path, helm_double: HelmDouble) -> None:
+    profile = saved_profile(tls, gateway={"hostname": HOST, "auth_bypass": True})
+    for _run in range(2):
+        events = apply(profile)
+        assert result(events).ok
+        assert any(
+            isinstance(event, LogLine) and event.level == "warning" and "auth_bypass is ON" in event.text
+            for event in events
+        )
+    for call in helm_calls(helm_double.calls(), "upgrade"):
+        assert call["values"][0]["parsed"]["authBypassExternal"] is True

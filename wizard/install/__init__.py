@@ -17,6 +17,10 @@ from wizard.events import Event
 from wizard.profile import Profile
 
 VERIFY_COMMAND = "sudo gitlab-rake gitlab:duo:verify_self_hosted_setup"
+AUTH_BYPASS_WARNING = (
+    "gateway.auth_bypass is ON: AIGW_AUTH__BYPASS_EXTERNAL=true makes the gateway skip "
+    "authentication; turn it off as soon as troubleshooting is done"
+)
 WHERE_TO_SET_URL = (
     "In GitLab, go to Admin > GitLab Duo > Change configuration and set the AI gateway URL "
     "(older releases: the AI_GATEWAY_URL environment variable)."

@@ -37,6 +37,7 @@ from docker.types import Mount
 from wizard import store
 from wizard.events import Event, LogLine, Progress, Result, StepFinished, StepStarted, StepStatus
 from wizard.install import (
+    AUTH_BYPASS_WARNING,
     VERIFY_COMMAND,
     WHERE_TO_SET_URL,
     Cancelled,
@@ -76,12 +77,6 @@ _STOPPED_STATES = frozenset({"exited", "dead", "restarting"})
 _LAYER_PHASES = frozenset({"Downloading", "Extracting", "Download complete", "Pull complete"})
 # The health check only ever talks to loopback: an HTTP(S)_PROXY from the environment must not apply.
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-AUTH_BYPASS_WARNING = (
-    "gateway.auth_bypass is ON: AIGW_AUTH__BYPASS_EXTERNAL=true makes the gateway skip "
-    "authentication; turn it off as soon as troubleshooting is done"
-)
-
 
 class _Failed(Exception):
     """Ends a run: one-line reason, what to do about it, and the container's last log lines."""

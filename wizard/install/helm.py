@@ -23,6 +23,7 @@ import yaml
 from wizard import kube, proc, spec, store
 from wizard.events import Event, LogLevel, LogLine, Result, StepFinished, StepStarted
 from wizard.install import (
+    AUTH_BYPASS_WARNING,
     VERIFY_COMMAND,
     WHERE_TO_SET_URL,
     Cancelled,
@@ -208,6 +209,8 @@ class HelmInstaller(Installer):
 
     def _apply(self) -> Iterator[Event]:
         profile, helm = self.profile, self.profile.helm
+        if profile.gateway.auth_bypass:  # said every run, like the Docker engine
+            yield LogLine("wizard", AUTH_BYPASS_WARNING, "warning")
         yield from self._check_helm()
 
         # Everything that can be refused locally is, before the cluster is touched.
