@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from screens.dialogs import FilePickerModal
+from screens.glyphs import DASH
 from screens.widgets import FormField, StepIndicator
 from wizard.session import STEPS, WizardSession, steps_for
 
@@ -61,7 +62,7 @@ class WizardScreen(Screen[None]):
             markup=False,
         )
         title = next(step.title for step in STEPS if step.id == self.STEP)
-        yield Static(f"{title} — profile {self.session.name}", id="screen-title", markup=False)
+        yield Static(f"{title} {DASH} profile {self.session.name}", id="screen-title", markup=False)
         with VerticalScroll(id="body"):
             yield from self.compose_body()
         with Horizontal(id="nav"):

@@ -16,3 +16,4 @@ MARK = {
     "skip": "--" if ASCII else "–",
     "running": ".." if ASCII else "…",
 }
+DASH = "-" if ASCII else "—"

@@ -136,7 +136,7 @@ class InstallScreen(WizardScreen):
         self.query_one("#back").disabled = False
         if result.ok:
             self.query_one("#next").disabled = False
-            self.set_status(f"{result.summary} — Next shows where to set the URL")
+            self.set_status(f"{result.summary}: Next shows where to set the URL")
             self.notify(result.summary, title="Installed")
         else:
             self.set_status(f"Failed: {result.summary} (r retries)")

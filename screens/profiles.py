@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from screens.glyphs import DASH
 from wizard import paths
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class ProfilesScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static("aigw-wizard — GitLab AI gateway installer", id="screen-title")
+        yield Static(f"aigw-wizard {DASH} GitLab AI gateway installer", id="screen-title")
         yield Static(INTRO, id="intro", markup=False)
         yield DataTable(id="profiles", cursor_type="row", zebra_stripes=True)
         yield Static("", id="profile-detail", markup=False)
