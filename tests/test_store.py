@@ -113,3 +113,27 @@ def test_temp_files_left_by_a_killed_writer_are_cleaned_on_the_next_save(config_
     store.save(docker_profile(gateway={"port": 9052}), "prod")
     assert not stale.exists() and other.exists()
     assert store.load("prod").gateway.port == 9052
+
+
+def test_hand_edits_and_comments_survive_the_wizards_saves(config_dir: Path) -> None:
+    folder = paths.ensure_private_dir(config_dir / "profiles")
+    path = folder / "hand.toml"
+    path.write_text(
+        "# production gateway, owned by the platform team\n"
+        'target = "docker"\n\n'
+        "[gitlab]\n"
+        'url = "https://gitlab.example.com"  # the public name\n'
+        'version = "17.5.0"\n\n'
+        "[gateway]\n"
+        "# ask #netops before changing this\n"
+        'hostname = "aigw.example.com"\n'
+    )
+    from wizard.session import WizardSession
+
+    session = WizardSession.open(str(path))
+    assert session.set("gateway.port", "8052") is None
+    text = path.read_text()
+    assert "# production gateway, owned by the platform team" in text
+    assert "# the public name" in text and "# ask #netops before changing this" in text
+    assert store.load(path).gateway.port == 8052
+    assert store.load(path).model_dump() == session.profile.model_dump()

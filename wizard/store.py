@@ -13,7 +13,7 @@ from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
 from pydantic import ValidationError
 
 from wizard import paths, validators
@@ -134,14 +134,16 @@ def save(profile: Profile, ref: str | Path) -> Path:
     An existing file that does not load is left alone: it may hold the user's hand edits.
     """
     path = ref if isinstance(ref, Path) else resolve(ref)
+    existing = None
     if path.exists() or path.is_symlink():
         load(path)  # raises ProfileError instead of overwriting what we could not read
+        existing = path.read_text(encoding="utf-8")
     folder = path.parent
     if folder == paths.profiles_dir():
         paths.ensure_private_dir(folder)
     else:
         folder.mkdir(parents=True, exist_ok=True)
-    content = tomli_w.dumps(profile.to_toml_data()).encode("utf-8")
+    content = render(profile, existing).encode("utf-8")
     _remove_stale_temp_files(path)
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -156,6 +158,27 @@ def save(profile: Profile, ref: str | Path) -> Path:
         raise
     _fsync_dir(folder)
     return path
+
+
+def render(profile: Profile, existing: str | None = None) -> str:
+    """The profile as TOML; over an existing file, only changed values are rewritten, so a
+    user's comments and layout in a hand-edited profile survive the wizard's saves."""
+    data = profile.to_toml_data()
+    if existing is None:
+        return tomlkit.dumps(data)
+    document = tomlkit.parse(existing)
+    _update_table(document, data)
+    return tomlkit.dumps(document)
+
+
+def _update_table(table: Any, data: dict[str, Any]) -> None:
+    for key in [key for key in table if key not in data]:
+        del table[key]
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(table.get(key), dict):
+            _update_table(table[key], value)
+        elif key not in table or table[key] != value:
+            table[key] = value
 
 
 def _remove_stale_temp_files(path: Path) -> None:
