@@ -13,7 +13,7 @@ from textual.widgets import Button, Footer, Input, Static
 from screens.dialogs import FilePickerModal
 from screens.glyphs import DASH
 from screens.widgets import FormField, StepIndicator
-from wizard.session import STEPS, WizardSession, steps_for
+from wizard.session import FORM_STEPS, STEPS, WizardSession, steps_for
 
 if TYPE_CHECKING:
     from screens.app import AigwWizardApp
@@ -88,7 +88,11 @@ class WizardScreen(Screen[None]):
 
     def refresh_chrome(self) -> None:
         steps = steps_for(self.session.profile.target)
-        self.query_one(StepIndicator).show(steps, self.STEP, self.session.completed_steps())
+        # Checks, Review and Install are passed only by completing them, so any before the
+        # current step is done; going back before them means they must be done again.
+        order = [step.id for step in steps]
+        passed = {step for step in order[: order.index(self.STEP)] if step not in FORM_STEPS}
+        self.query_one(StepIndicator).show(steps, self.STEP, self.session.completed_steps() | passed)
         self.query_one("#bypass-banner").display = self.session.profile.gateway.auth_bypass
 
     def set_status(self, text: str) -> None:

@@ -38,3 +38,7 @@ class DoneScreen(WizardScreen):
 
     def action_next(self) -> None:
         self.wizard.close_session()
+
+    def action_back(self) -> None:
+        # Not to Install: arriving there runs the install again.
+        self.wizard.goto("review")

@@ -243,6 +243,9 @@ async def test_install_success_leads_to_done_with_the_url(config_dir: Path) -> N
         assert "gitlab-rake gitlab:duo:verify_self_hosted_setup" in text
         assert "aigw-wizard apply p" in text
         assert str(config_dir / "logs") in text
+        await pilot.press("escape")  # back skips Install, which would run again
+        await pilot.pause()
+        assert screen_step(app) == "review"
 
 
 HOSTILE_TEXT = [
