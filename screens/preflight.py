@@ -49,7 +49,7 @@ Failures block Next; warnings do not."""
         super().on_mount()
         table = self.query_one(DataTable)
         table.add_column("", width=2, key="status")
-        table.add_column("Check", width=22, key="title")
+        table.add_column("Check", width=28, key="title")
         table.add_column("Result", key="detail")
         table.focus()
         self.action_rerun()
