@@ -27,3 +27,8 @@ def test_no_core_module_imports_textual() -> None:
 def test_the_cli_starts_without_heavy_modules() -> None:
     loaded = imported_after("from wizard import cli\ncli.build_parser()")
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
+
+
+def test_every_verb_parses_without_loading_an_engine() -> None:
+    loaded = imported_after("from wizard import cli\ncli.build_parser().parse_args(['apply', 'x', '--yes'])")
+    assert "asyncio" not in loaded and "pydantic" not in loaded, loaded & {"asyncio", "pydantic"}

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-import wizard.checks as engine
 from tests.checks_servers import context_for, make_profile
 from wizard.checks import arun_checks, run_checks, select_checks
 from wizard.checks.base import REGISTRY, Outcome, check
@@ -195,19 +194,3 @@ def test_arun_checks_inside_a_running_loop(scratch):
     assert result.status == "pass" and result.duration_ms >= 0
 
 
-def test_the_kube_module_is_optional_but_its_own_errors_are_not(monkeypatch):
-    real_import = engine.importlib.import_module
-
-    def without(missing: str):
-        def fake(name: str, *args):
-            if name == "wizard.checks.kube":
-                raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
-            return real_import(name, *args)
-
-        return fake
-
-    monkeypatch.setattr(engine.importlib, "import_module", without("wizard.checks.kube"))
-    select_checks(Profile())  # absent: fine
-    monkeypatch.setattr(engine.importlib, "import_module", without("kubernetes_missing_dep"))
-    with pytest.raises(ModuleNotFoundError):
-        select_checks(Profile())

@@ -11,10 +11,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.events import Event
-from wizard.profile import Profile
+
+if TYPE_CHECKING:
+    from wizard.profile import Profile
 
 VERIFY_COMMAND = "sudo gitlab-rake gitlab:duo:verify_self_hosted_setup"
 AUTH_BYPASS_WARNING = (

@@ -14,14 +14,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wizard import plan, store
 from wizard.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
 from wizard.events import Event
 from wizard.install import StatusReport, installer_for
 from wizard.journal import Journal
-from wizard.profile import Profile, validate_field
+
+if TYPE_CHECKING:
+    from wizard.profile import Profile
+
+# Parsing a verb loads no engine, pydantic or rich: each verb imports what it runs.
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
@@ -120,12 +123,17 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
     if profile.gateway.auth_bypass:
         print("WARNING: gateway.auth_bypass is ON: the gateway will not authenticate requests", file=sys.stderr)
     if not args.yes:
+        from wizard import plan
+
         print(plan.render(plan.build(profile, name)))
     confirm(f"Install the AI gateway for profile {name} ({profile.target})?", args.yes)
     return run_installer(name, command, lambda cancel: installer_for(profile, name, cancel).apply())
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
+    from wizard import store
+    from wizard.profile import validate_field
+
     profile, name, path = load_profile(args.profile, ready=True)
     if args.tag or args.gitlab_version:
         field, value = ("gateway.tag", args.tag) if args.tag else ("gitlab.version", args.gitlab_version)
