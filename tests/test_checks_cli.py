@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-import tomli_w
+import tomlkit
 import trustme
 from rich.console import Console
 
@@ -42,7 +42,7 @@ NEEDS_ENGINE = {"docker.engine", "docker.image", "host.disk"}
 def save_profile(name, data):
     path = store.resolve(name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(tomli_w.dumps(data))
+    path.write_text(tomlkit.dumps(data))
     return path
 
 
