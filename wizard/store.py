@@ -13,7 +13,6 @@ from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 from pydantic import ValidationError
 
 from wizard import paths, validators
@@ -163,6 +162,8 @@ def save(profile: Profile, ref: str | Path) -> Path:
 def render(profile: Profile, existing: str | None = None) -> str:
     """The profile as TOML; over an existing file, only changed values are rewritten, so a
     user's comments and layout in a hand-edited profile survive the wizard's saves."""
+    import tomlkit  # only writing needs it; loading uses the standard library's tomllib
+
     data = profile.to_toml_data()
     if existing is None:
         return tomlkit.dumps(data)
