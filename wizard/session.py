@@ -127,11 +127,6 @@ class WizardSession:
         except OSError:
             pass  # losing the resume hint is harmless: completeness still decides
 
-    def get(self, field: str) -> Any:
-        section, _, name = field.partition(".")
-        node: Any = getattr(self.profile, section)
-        return getattr(node, name) if name else node
-
     def set(self, field: str, raw: Any) -> str | None:
         """Validate and, when valid and changed, save; returns the plain-words error or None."""
         value = _CONVERTERS.get(field, lambda x: x)(raw)
