@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.fakekube import FakeKube, write_kubeconfig
+from tests.helm_support import Tls, make_tls, saved_profile
+from wizard.profile import Profile
 
 DOUBLES_DIR = Path(__file__).parent / "doubles"
 T = TypeVar("T")
@@ -88,3 +90,15 @@ def helm_double(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_kube: Fake
     monkeypatch.setenv("HELM_DOUBLE_SCENARIO", str(double.scenario_path))
     monkeypatch.setenv("FAKE_KUBE_URL", fake_kube.url)
     return double
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> Tls:
+    """A certificate for ``HOST`` and its key (plus a key that does not match), from a fresh CA."""
+    return make_tls(tmp_path / "tls")
+
+
+@pytest.fixture
+def profile(tls: Tls, kubeconfig: Path, helm_double: HelmDouble) -> Profile:
+    """A complete Helm profile saved as ``NAME``, with the fake cluster and helm double in place."""
+    return saved_profile(tls)

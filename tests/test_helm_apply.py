@@ -33,16 +33,6 @@ from wizard.profile import Profile
 NS = "ai-gateway"
 
 
-@pytest.fixture
-def tls(tmp_path: Path) -> Tls:
-    return make_tls(tmp_path / "tls")
-
-
-@pytest.fixture
-def profile(tls: Tls, kubeconfig: Path, helm_double: HelmDouble) -> Profile:
-    return saved_profile(tls)
-
-
 def upgrade_call(helm_double: HelmDouble) -> dict[str, Any]:
     [call] = helm_calls(helm_double.calls(), "upgrade")
     return call

@@ -10,18 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.docker_fixtures import StandinImages
-from tests.helm_support import NAME, Tls, finished, helm_calls, make_tls, result, run, saved_profile
+from tests.helm_support import NAME, Tls, finished, helm_calls, result, run, saved_profile
 from tests.kube_fixtures import HelmDouble
 from wizard import store
 from wizard.install.helm import HelmInstaller
 from wizard.profile import Profile
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def tls(tmp_path: Path) -> Tls:
-    return make_tls(tmp_path / "tls")
 
 
 def standin_profile(tls: Tls, images: StandinImages, **sections: dict[str, str]) -> Profile:

@@ -13,7 +13,6 @@ from tests.helm_support import (
     apply,
     finished,
     helm_calls,
-    make_tls,
     result,
     run,
     saved_profile,
@@ -24,16 +23,6 @@ from wizard.install.helm import HelmInstaller, values_drift
 from wizard.profile import Profile
 
 NS = "ai-gateway"
-
-
-@pytest.fixture
-def tls(tmp_path: Path) -> Tls:
-    return make_tls(tmp_path / "tls")
-
-
-@pytest.fixture
-def profile(tls: Tls, kubeconfig: Path, helm_double: HelmDouble) -> Profile:
-    return saved_profile(tls)
 
 
 def status(profile: Profile):

@@ -8,19 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakekube import FakeKube, write_kubeconfig
-from tests.helm_support import Tls, check, make_tls, saved_profile
+from tests.helm_support import Tls, check
 from tests.kube_fixtures import HelmDouble
 from wizard.profile import Profile
-
-
-@pytest.fixture
-def tls(tmp_path: Path) -> Tls:
-    return make_tls(tmp_path / "tls")
-
-
-@pytest.fixture
-def profile(tls: Tls, kubeconfig: Path, helm_double: HelmDouble) -> Profile:
-    return saved_profile(tls)
 
 
 def with_helm(profile: Profile, **helm: str) -> Profile:
