@@ -79,8 +79,8 @@ def time_to_draw(args: list[str], env: dict[str, str], markers: tuple[str, ...])
 
 def make_profiles(config_dir: Path) -> None:
     """Two profiles, as in the README: a ready Docker one and an incomplete Helm one."""
-    from wizard import store
-    from wizard.profile import Profile
+    from wizard.core import store
+    from wizard.core.profile import Profile
 
     folder = config_dir / "profiles"
     store.save(Profile.model_validate({

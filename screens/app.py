@@ -67,7 +67,7 @@ class AigwWizardApp(App[None]):
 
     def on_mount(self) -> None:
         if self.initial_profile:
-            from wizard import store
+            from wizard.core import store
             from wizard.session import WizardSession
 
             try:

@@ -6,8 +6,8 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from screens.base import WizardScreen
+from wizard.core.journal import last_outcome
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
-from wizard.journal import last_outcome
 
 
 class DoneScreen(WizardScreen):

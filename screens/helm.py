@@ -43,8 +43,7 @@ class HelmScreen(WizardScreen):
 
     @staticmethod
     def _contexts() -> tuple[list[str], str, str]:
-        from wizard import kube
-
+        from wizard.tools import kube
         try:
             contexts, current = kube.list_contexts()
         except kube.KubeError as error:

@@ -19,7 +19,7 @@ from screens.base import WizardScreen
 from screens.dialogs import ConfirmModal
 from screens.glyphs import MARK
 from screens.logpane import LogPane
-from wizard.events import Event, LogLine, Progress, Result, StepFinished, StepStarted
+from wizard.core.events import Event, LogLine, Progress, Result, StepFinished, StepStarted
 
 DRAIN_INTERVAL = 1 / 20
 MAX_EVENTS_PER_DRAIN = 20_000
@@ -80,7 +80,7 @@ class InstallScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_installer(self) -> None:
-        from wizard.journal import Journal
+        from wizard.core.journal import Journal
 
         try:
             journal = Journal(self.session.name, "apply")

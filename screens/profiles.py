@@ -12,12 +12,11 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from screens.glyphs import DASH
-from wizard import paths
+from wizard.core import paths
 
 if TYPE_CHECKING:
     from screens.app import AigwWizardApp
-    from wizard import store
-
+    from wizard.core import store
 # Only names and textual load before the first frame: parsing profiles needs pydantic, which
 # a worker loads right after, filling in each row's target and state.
 
@@ -83,8 +82,7 @@ class ProfilesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load_details(self) -> None:
-        from wizard import store
-
+        from wizard.core import store
         entries = store.list_profiles()
         rows = [(entry.name, *self._describe(entry)) for entry in entries]
         self.app.call_from_thread(self._show_entries, entries, rows)
@@ -102,7 +100,7 @@ class ProfilesScreen(Screen[None]):
 
     @staticmethod
     def _describe(entry: store.ProfileEntry) -> tuple[str, str, str]:
-        from wizard.profile import problems
+        from wizard.core.profile import problems
 
         modified = f"{entry.modified:%Y-%m-%d %H:%M}"
         if entry.profile is None:
@@ -132,7 +130,7 @@ class ProfilesScreen(Screen[None]):
             detail.update(f"Cannot read this profile: {entry.error}\nFix the file by hand; it is never overwritten.")
             return
         assert entry.profile is not None
-        from wizard.profile import problems
+        from wizard.core.profile import problems
 
         missing = problems(entry.profile)
         lines = [f"{entry.path}"]
@@ -150,7 +148,7 @@ class ProfilesScreen(Screen[None]):
 
     def action_new(self) -> None:
         from screens.dialogs import TextPromptModal
-        from wizard import store
+        from wizard.core import store
         from wizard.session import WizardSession
 
         def created(name: str | None) -> None:
@@ -167,8 +165,7 @@ class ProfilesScreen(Screen[None]):
         )
 
     def _check_new_name(self, name: str) -> str | None:
-        from wizard import validators
-
+        from wizard.core import validators
         if not name:
             return "Type a name"
         try:
@@ -180,7 +177,7 @@ class ProfilesScreen(Screen[None]):
         return None
 
     def action_open(self) -> None:
-        from wizard import store
+        from wizard.core import store
         from wizard.session import WizardSession
 
         if self.entries is None:
@@ -200,8 +197,7 @@ class ProfilesScreen(Screen[None]):
 
     def action_duplicate(self) -> None:
         from screens.dialogs import TextPromptModal
-        from wizard import store
-
+        from wizard.core import store
         entry = self.selected()
         if entry is None or entry.error:
             self.notify("Select a readable profile to duplicate", severity="warning")
@@ -223,8 +219,7 @@ class ProfilesScreen(Screen[None]):
 
     def action_delete(self) -> None:
         from screens.dialogs import ConfirmModal
-        from wizard import store
-
+        from wizard.core import store
         entry = self.selected()
         if entry is None:
             return

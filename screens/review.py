@@ -10,8 +10,8 @@ from textual.widgets import Static, TextArea
 
 from screens.base import WizardScreen
 from screens.dialogs import ConfirmModal, TextPromptModal
-from wizard import plan
-from wizard.paths import expand_user
+from wizard.core.paths import expand_user
+from wizard.install import plan
 
 
 class ReviewScreen(WizardScreen):

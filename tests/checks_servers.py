@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from wizard.checks import run_checks
 from wizard.checks.base import CheckContext, CheckResult
-from wizard.profile import Profile
+from wizard.core.profile import Profile
 
 LOOPBACK = "127.0.0.1"
 GITLAB_VERSION = "17.5.0-ee"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.profile import Profile
+from wizard.core.profile import Profile
 
 
 def docker_profile(**sections: dict[str, Any]) -> Profile:

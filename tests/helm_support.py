@@ -11,12 +11,12 @@ from typing import Any
 import trustme
 
 from tests.factories import helm_profile
-from wizard import store
 from wizard.checks import run_checks
 from wizard.checks.base import CheckContext, CheckResult
-from wizard.events import Event, LogLine, Result, StepFinished
+from wizard.core import store
+from wizard.core.events import Event, LogLine, Result, StepFinished
+from wizard.core.profile import Profile
 from wizard.install.helm import HelmInstaller
-from wizard.profile import Profile
 
 HOST = "aigw.example.com"
 NAME = "gw"

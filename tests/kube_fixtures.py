@@ -18,7 +18,7 @@ import pytest
 
 from tests.fakekube import FakeKube, write_kubeconfig
 from tests.helm_support import Tls, make_tls, saved_profile
-from wizard.profile import Profile
+from wizard.core.profile import Profile
 
 DOUBLES_DIR = Path(__file__).parent / "doubles"
 T = TypeVar("T")

@@ -41,9 +41,9 @@ from tests.docker_fixtures import (
 )
 from tests.factories import docker_profile
 from tests.netns import LoopbackNamespace, NamespaceHelper, leftover_namespaces, loopback_namespace
-from wizard import store
+from wizard.core import store
+from wizard.core.profile import DEFAULT_IMAGE, Profile
 from wizard.install.docker import BUNDLE_MANIFEST, PREVIOUS_SUFFIX
-from wizard.profile import DEFAULT_IMAGE, Profile
 
 pytestmark = pytest.mark.docker
 

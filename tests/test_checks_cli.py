@@ -20,10 +20,8 @@ from tests.checks_servers import (
     server_context,
     write_leaf,
 )
-from wizard import store
 from wizard.checks import run_checks, select_checks
 from wizard.checks.base import CheckResult
-from wizard.checks.commands import format_result, print_results
 from wizard.checks.host import (
     CPUS_KEY,
     DISK_FREE_KEY,
@@ -33,6 +31,8 @@ from wizard.checks.host import (
     GiB,
 )
 from wizard.cli import main
+from wizard.cli.checks import format_result, print_results
+from wizard.core import store
 
 HOST = "aigw.example.test"
 HEALTHY_HOST = {MEMORY_KEY: 8 * GiB, MACHINE_KEY: "x86_64", CPUS_KEY: 4, DISK_FREE_KEY: 50 * GiB, DOCKER_ROOT_KEY: "/var/lib/docker"}

@@ -11,7 +11,7 @@ import pytest
 from tests.checks_servers import context_for, make_profile
 from wizard.checks import arun_checks, run_checks, select_checks
 from wizard.checks.base import REGISTRY, Outcome, check
-from wizard.profile import Profile
+from wizard.core.profile import Profile
 
 MY_MODULES = {f"wizard.checks.{name}" for name in ("host", "network", "gitlab", "tls", "docker")}
 

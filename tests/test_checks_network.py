@@ -15,7 +15,7 @@ from tests.checks_servers import (
     refused_docker_host,
     run_one,
 )
-from wizard.spec import LABEL_PROFILE
+from wizard.core.spec import LABEL_PROFILE
 
 NAME = "aigw.example.test"
 

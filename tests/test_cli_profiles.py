@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from tests.factories import docker_profile
 from tests.hostile import HOSTILE_FILES
-from wizard import cli, paths, store
+from wizard import cli
+from wizard.core import paths, store
 
 
 def run_cli(*args: str, config_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -89,7 +90,7 @@ hostname_texts = st.text(
 @settings(max_examples=250, deadline=None)
 @given(value=hostname_texts)
 def test_any_hostname_text_is_accepted_only_as_a_clean_dns_name(value: str) -> None:
-    from wizard.profile import Profile, validate_field
+    from wizard.core.profile import Profile, validate_field
 
     updated, error = validate_field(Profile(), "gateway.hostname", value)
     if updated is None:

@@ -24,11 +24,11 @@ from tests.helm_support import (
     saved_profile,
 )
 from tests.kube_fixtures import HelmDouble
-from wizard import spec
-from wizard.events import LogLine, Result, StepFinished
+from wizard.core import spec
+from wizard.core.events import GATEWAY_URL_LABEL, LogLine, Result, StepFinished
+from wizard.core.profile import Profile
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
 from wizard.install.helm import HelmInstaller, flatten, write_values_file
-from wizard.profile import Profile
 
 NS = "ai-gateway"
 
@@ -68,10 +68,10 @@ def test_apply_creates_namespace_and_secret_installs_and_reports_the_url(
     events = apply(profile)
     outcome = result(events)
     assert outcome.ok, outcome.summary
-    assert outcome.gateway_url == f"https://{HOST}"
-    assert outcome.next_steps[0] == WHERE_TO_SET_URL
-    assert VERIFY_COMMAND in outcome.next_steps[1]
-    assert f"DNS: point {HOST}" in outcome.next_steps[2]
+    assert outcome.url(GATEWAY_URL_LABEL) == f"https://{HOST}"
+    assert outcome.remedies[0] == WHERE_TO_SET_URL
+    assert VERIFY_COMMAND in outcome.remedies[1]
+    assert f"DNS: point {HOST}" in outcome.remedies[2]
 
     namespace = fake_kube.get("namespaces", None, NS)
     assert namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "aigw-wizard"
@@ -207,7 +207,7 @@ def test_the_dns_reminder_names_the_ingress_address(profile: Profile, fake_kube:
         }
     )
     outcome = result(apply(profile))
-    assert outcome.next_steps[2] == f"DNS: point {HOST} at the ingress address 203.0.113.7."
+    assert outcome.remedies[2] == f"DNS: point {HOST} at the ingress address 203.0.113.7."
 
 
 # what is already there

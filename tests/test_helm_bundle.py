@@ -12,9 +12,9 @@ import pytest
 from tests.docker_fixtures import StandinImages
 from tests.helm_support import NAME, Tls, finished, helm_calls, result, run, saved_profile
 from tests.kube_fixtures import HelmDouble
-from wizard import store
+from wizard.core import store
+from wizard.core.profile import Profile
 from wizard.install.helm import HelmInstaller
-from wizard.profile import Profile
 
 pytestmark = pytest.mark.docker
 

@@ -48,7 +48,7 @@ def test_apply_status_uninstall_as_a_user_would(
     assert "==> Namespace ai-gateway" in out and "OK: created" in out
     assert "[kube] pod/ai-gateway-ai-gateway-" in out and "Running, ready" in out
     assert "Application startup complete" in out  # the gateway pod's own log, followed live
-    assert f"Gateway URL for GitLab: https://{HOST}" in out
+    assert f"Local AI Gateway URL: https://{HOST}" in out
     assert "gitlab-rake gitlab:duo:verify_self_hosted_setup" in out
 
     assert fake_kube.get("namespaces", None, "ai-gateway") is not None

@@ -18,9 +18,9 @@ from tests.helm_support import (
     saved_profile,
 )
 from tests.kube_fixtures import HelmDouble
+from wizard.core.profile import Profile
 from wizard.install import Drift
 from wizard.install.helm import HelmInstaller, values_drift
-from wizard.profile import Profile
 
 NS = "ai-gateway"
 

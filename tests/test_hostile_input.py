@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import docker_profile, helm_profile
-from wizard import plan, validators
-from wizard.profile import Profile, problems, validate_field
+from wizard.core import validators
+from wizard.core.profile import Profile, problems, validate_field
+from wizard.install import plan
 
 VALIDATORS: dict[str, Callable[[str], str]] = {
     "hostname": validators.hostname,

@@ -35,13 +35,22 @@ from tests.docker_fixtures import (
     http_get,
 )
 from tests.factories import docker_profile
-from wizard import store
-from wizard.events import Event, LogLine, Progress, Result, StepFinished, StepStarted, to_record
+from wizard.core import store
+from wizard.core.events import (
+    GATEWAY_URL_LABEL,
+    Event,
+    LogLine,
+    Progress,
+    Result,
+    StepFinished,
+    StepStarted,
+    to_record,
+)
+from wizard.core.journal import Journal, last_outcome
+from wizard.core.profile import Profile
+from wizard.core.spec import CA_BUNDLE_MOUNT, LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
 from wizard.install.docker import BUNDLE_MANIFEST, PREVIOUS_SUFFIX, DockerInstaller, last_exit_code
-from wizard.journal import Journal, last_outcome
-from wizard.profile import Profile
-from wizard.spec import CA_BUNDLE_MOUNT, LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HEALTHY_TAG = "self-hosted-v17.5.0-ee"
@@ -264,8 +273,8 @@ def test_no_engine_fails_with_a_remedy(docker_host: str, monkeypatch: pytest.Mon
     outcome = result(events)
     assert not outcome.ok
     assert f"cannot reach the Docker engine at DOCKER_HOST={host}" in outcome.summary
-    assert any("systemctl start docker" in step for step in outcome.next_steps)
-    assert any("/var/run/docker.sock" in step for step in outcome.next_steps)
+    assert any("systemctl start docker" in step for step in outcome.remedies)
+    assert any("/var/run/docker.sock" in step for step in outcome.remedies)
     assert finished(events) == {"engine": ["failed"]}
     assert status.state.startswith("unknown: cannot reach the Docker engine")
 
@@ -281,7 +290,7 @@ def test_port_taken_by_another_process_fails_before_creating_anything(gateway: G
     outcome = result(events)
     assert not outcome.ok
     assert f"host port {port} is already in use by another process" in outcome.summary
-    assert any("gateway.port" in step for step in outcome.next_steps)
+    assert any("gateway.port" in step for step in outcome.remedies)
     assert finished(events)["port"] == ["failed"]
     assert "container" not in finished(events)
     assert gateway.container() is None
@@ -323,7 +332,7 @@ def test_name_taken_by_a_container_not_ours_is_never_touched(
         outcome = result(events)
         assert not outcome.ok
         assert reason in outcome.summary and "left untouched" in outcome.summary
-        assert any("docker.container_name" in step for step in outcome.next_steps)
+        assert any("docker.container_name" in step for step in outcome.remedies)
     assert finished(applied) == {"engine": ["ok"], "existing": ["failed"]}
     assert (status.installed, status.state) == (False, "not ours")
     theirs.reload()
@@ -474,7 +483,7 @@ def test_pull_of_a_missing_tag_fails_with_a_remedy(gateway: Gateway, local_regis
 
     outcome = result(events)
     assert not outcome.ok and "pulling" in outcome.summary
-    assert any("gateway.image_archive" in step for step in outcome.next_steps)
+    assert any("gateway.image_archive" in step for step in outcome.remedies)
     assert gateway.container() is None
 
 
@@ -491,9 +500,9 @@ def test_apply_runs_the_spec_and_is_idempotent(gateway: Gateway, tmp_path: Path)
 
     outcome = result(first)
     assert outcome.ok and outcome.changed
-    assert outcome.gateway_url == f"http://gateway.example.test:{gateway.port}"
-    assert WHERE_TO_SET_URL in outcome.next_steps
-    assert any(VERIFY_COMMAND in step for step in outcome.next_steps)
+    assert outcome.url(GATEWAY_URL_LABEL) == f"http://gateway.example.test:{gateway.port}"
+    assert WHERE_TO_SET_URL in outcome.remedies
+    assert any(VERIFY_COMMAND in step for step in outcome.remedies)
     assert_steps_balanced(first)
     assert f"SSL_CERT_FILE is set: {CA_BUNDLE_MOUNT} (readable)" in lines(first, "container")
     for events in (first, second):  # the bypass warning comes every run
@@ -635,7 +644,7 @@ def test_cli_apply_twice_then_status_drift_then_uninstall(gateway: Gateway) -> N
 
     applied, records = cli("apply", gateway.name, "--yes", "--skip-checks")
     assert applied.returncode == 0, applied.stderr + applied.stdout
-    assert f"Gateway URL for GitLab: http://gateway.example.test:{gateway.port}" in applied.stdout
+    assert f"Local AI Gateway URL: http://gateway.example.test:{gateway.port}" in applied.stdout
     assert "[container] listening on 0.0.0.0:5052" in applied.stdout
     assert record_result(records)["ok"] and record_result(records)["changed"]
     assert {record["event"] for record in records} >= {"step_started", "step_finished", "log", "result"}

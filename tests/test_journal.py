@@ -6,8 +6,8 @@ import json
 import stat
 from pathlib import Path
 
-from wizard.events import LogLine, Result, StepStarted
-from wizard.journal import Journal, last_outcome
+from wizard.core.events import LogLine, Result, StepStarted
+from wizard.core.journal import Journal, last_outcome
 
 
 def test_every_event_is_recorded_privately_and_the_outcome_kept(config_dir: Path) -> None:

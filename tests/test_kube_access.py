@@ -1,4 +1,4 @@
-"""wizard.kube against the fake API server: contexts, plain errors with remedies, stoppable streams."""
+"""wizard.tools.kube against the fake API server: contexts, plain errors with remedies, stoppable streams."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from tests.fakekube import FakeKube, write_kubeconfig
 from tests.kube_fixtures import wait_until
-from wizard import kube
+from wizard.tools import kube
 
 
 def test_contexts_are_listed_with_the_current_one(

@@ -10,7 +10,7 @@ import pytest
 from tests.fakekube import FakeKube, write_kubeconfig
 from tests.helm_support import Tls, check
 from tests.kube_fixtures import HelmDouble
-from wizard.profile import Profile
+from wizard.core.profile import Profile
 
 
 def with_helm(profile: Profile, **helm: str) -> Profile:

@@ -10,7 +10,9 @@ from pathlib import Path
 import yaml
 
 from tests.factories import docker_profile, helm_profile
-from wizard import cli, plan, store
+from wizard import cli
+from wizard.core import store
+from wizard.install import plan
 
 
 def commands(text: str) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""wizard.proc: argument lists, no stdin, both streams live, cancel = terminate then kill."""
+"""wizard.tools.proc: argument lists, no stdin, both streams live, cancel = terminate then kill."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard import proc
+from wizard.tools import proc
 
 
 def python(code: str) -> list[str]:

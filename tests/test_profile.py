@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.factories import docker_profile, helm_profile
-from wizard.profile import Profile, problems, problems_from_validation_error, validate_field
+from wizard.core.profile import Profile, problems, problems_from_validation_error, validate_field
 
 
 def field_error(field: str, value: object) -> str | None:

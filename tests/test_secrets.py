@@ -47,7 +47,7 @@ from tests.factories import docker_profile, helm_profile
 from tests.fakekube import FakeKube
 from tests.fakekube.server import RESOURCES
 from tests.kube_fixtures import HelmDouble
-from wizard import store, validators
+from wizard.core import store, validators
 from wizard.install.docker import PREVIOUS_SUFFIX
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from tests.factories import docker_profile
-from wizard import store
+from wizard.core import store
 from wizard.session import WizardSession
 
 

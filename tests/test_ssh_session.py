@@ -31,8 +31,8 @@ from tests.sshd import (
     wait_until,
 )
 from tests.tui_support import save_profile
-from wizard import store
-from wizard.profile import Profile
+from wizard.core import store
+from wizard.core.profile import Profile
 
 ROOT = Path(__file__).resolve().parent.parent
 # Starting Python + Textual on a loaded CI machine can take seconds; every wait is a poll.

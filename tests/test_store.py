@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.factories import docker_profile
-from wizard import paths, store
-from wizard.profile import Profile
+from wizard.core import paths, store
+from wizard.core.profile import Profile
 
 
 def test_save_is_private_and_round_trips(config_dir: Path) -> None:

@@ -17,11 +17,11 @@ from tests.checks_servers import fake_gitlab
 from tests.docker_fixtures import free_port
 from tests.helm_support import helm_calls, make_tls
 from tests.tui_support import profiles_ready, save_profile, screen_step, type_into
-from wizard import store
 from wizard.checks import run_checks
 from wizard.checks.base import CheckContext
+from wizard.core import store
+from wizard.core.profile import Profile
 from wizard.install import installer_for
-from wizard.profile import Profile
 
 SIZE = (80, 24)
 # A documentation address: a valid gateway host name that nothing ever resolves or contacts.

@@ -23,9 +23,17 @@ from tests.tui_support import (
     screen_step,
     type_into,
 )
-from wizard import store
-from wizard.events import Event, LogLine, Result, StepFinished, StepStarted
-from wizard.profile import Profile
+from wizard.core import store
+from wizard.core.events import (
+    GATEWAY_URL_LABEL,
+    Address,
+    Event,
+    LogLine,
+    Result,
+    StepFinished,
+    StepStarted,
+)
+from wizard.core.profile import Profile
 
 SIZE = (80, 24)
 
@@ -228,7 +236,7 @@ async def test_install_success_leads_to_done_with_the_url(config_dir: Path) -> N
     save_profile("p", docker_profile(gateway={"port": 8052}))
     events = [
         StepStarted("container", "Start"), StepFinished("container", "ok"),
-        Result(True, "the gateway is healthy", gateway_url="http://aigw.example.com:8052"),
+        Result(True, "the gateway is healthy", urls=(Address(GATEWAY_URL_LABEL, "http://aigw.example.com:8052"),)),
     ]
     app = make_app("p", run_checks=canned_checks([]), installer_for=CannedInstaller(events))
     async with app.run_test(size=SIZE) as pilot:

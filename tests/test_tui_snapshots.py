@@ -20,7 +20,7 @@ from tests.tui_support import (
     profiles_ready,
     save_profile,
 )
-from wizard.profile import Profile
+from wizard.core.profile import Profile
 
 SIZE = (80, 24)
 # A fixed folder, so paths shown on screen are the same on every machine.

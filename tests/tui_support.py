@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from wizard import store
 from wizard.checks.base import CheckResult
-from wizard.events import Event, LogLine, Result, StepFinished, StepStarted
-from wizard.profile import Profile
+from wizard.core import store
+from wizard.core.events import Event, LogLine, Result, StepFinished, StepStarted
+from wizard.core.profile import Profile
 
 FIXED_MTIME = time.mktime((2026, 11, 25, 9, 30, 0, 0, 0, -1))
 

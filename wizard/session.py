@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard import paths, store
-from wizard.profile import Profile, Target, problems, validate_field
+from wizard.core import paths, store
+from wizard.core.profile import Profile, Target, problems, validate_field
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ daemon thread, so one that overruns its timeout is reported as failed and left b
 without holding up the others, the loop's shutdown, or the process's exit.
 
 The engine lives in `engine.py` and loads on first use: importing this package (as every
-CLI verb's parser does, through `wizard.checks.commands`) costs nothing.
+CLI verb's parser does, through `wizard.cli.checks`) costs nothing.
 """
 
 from __future__ import annotations

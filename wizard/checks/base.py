@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from wizard.profile import Profile, Target
+from wizard.core.profile import Profile, Target
 
 Status = Literal["pass", "warn", "fail", "skip"]
 

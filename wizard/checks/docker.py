@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard import validators
 from wizard.checks.base import (
     MAX_FILE_BYTES,
     CheckContext,
@@ -27,6 +26,7 @@ from wizard.checks.base import (
     resolve,
     root_os_error,
 )
+from wizard.core import validators
 
 if TYPE_CHECKING:
     from docker import DockerClient

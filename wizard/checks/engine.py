@@ -29,7 +29,7 @@ from wizard.checks.base import (
     finish,
     timed_out,
 )
-from wizard.profile import Profile
+from wizard.core.profile import Profile
 
 __all__ = ["CheckContext", "CheckResult", "arun_checks", "run_checks", "select_checks"]
 

@@ -16,9 +16,9 @@ import ssl
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from wizard import validators
 from wizard.checks.base import CheckContext, Outcome, check, is_ip, plain_error, root_os_error
 from wizard.checks.tls import issuer_of, names_of
+from wizard.core import validators
 
 if TYPE_CHECKING:
     import httpx

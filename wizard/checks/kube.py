@@ -14,9 +14,9 @@ import shutil
 from collections.abc import Callable
 from functools import wraps
 
-from wizard import kube
 from wizard.checks.base import CheckContext, Outcome, check
-from wizard.profile import Profile
+from wizard.core.profile import Profile
+from wizard.tools import kube
 
 MIN_NODE_MEMORY = 512 * 1024**2  # the reference's minimum for the gateway
 CHECK_TIMEOUT: tuple[float, float] = (1.0, 1.5)

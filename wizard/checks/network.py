@@ -6,9 +6,9 @@ import errno
 import ipaddress
 import socket
 
-from wizard import validators
 from wizard.checks.base import CheckContext, Outcome, check, is_ip, plain_error, resolve
-from wizard.spec import LABEL_PROFILE
+from wizard.core import validators
+from wizard.core.spec import LABEL_PROFILE
 
 DNS_TIMEOUT = 2.0
 PORT_TIMEOUT = 2.0

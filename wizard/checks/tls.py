@@ -26,7 +26,7 @@ from wizard.checks.base import (
     is_ip,
     run_sync,
 )
-from wizard.paths import expand_user
+from wizard.core.paths import expand_user
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate

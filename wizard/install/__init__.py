@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.events import Event
+from wizard.core.events import Event
 
 if TYPE_CHECKING:
-    from wizard.profile import Profile
+    from wizard.core.profile import Profile
 
 VERIFY_COMMAND = "sudo gitlab-rake gitlab:duo:verify_self_hosted_setup"
 AUTH_BYPASS_WARNING = (

@@ -11,8 +11,8 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.events import Progress
-from wizard.profile import Profile
+from wizard.core.events import Progress
+from wizard.core.profile import Profile
 
 if TYPE_CHECKING:
     import docker

@@ -1,7 +1,7 @@
 """The Docker engine: image, container, health, upgrade with rollback, status, uninstall, bundle.
 
 Everything goes through the docker SDK (never the docker CLI) and follows the one container
-definition in `wizard.spec`, so `plan` shows exactly what `apply` does. The only network
+definition in `wizard.core.spec`, so `plan` shows exactly what `apply` does. The only network
 access besides the engine is the registry pull and the health check on 127.0.0.1.
 
 Only containers carrying our managed label for this very profile are ever touched. An
@@ -34,8 +34,26 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 from docker.types import Mount
 
-from wizard import store
-from wizard.events import Event, LogLine, Progress, Result, StepFinished, StepStarted, StepStatus
+from wizard.core import store
+from wizard.core.events import (
+    GATEWAY_URL_LABEL,
+    Address,
+    Event,
+    LogLine,
+    Progress,
+    Result,
+    StepFinished,
+    StepStarted,
+    StepStatus,
+)
+from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
+from wizard.core.spec import (
+    CA_BUNDLE_MOUNT,
+    LABEL_CONFIG_HASH,
+    LABEL_MANAGED,
+    LABEL_PROFILE,
+    container_spec,
+)
 from wizard.install import (
     AUTH_BYPASS_WARNING,
     VERIFY_COMMAND,
@@ -54,14 +72,6 @@ from wizard.install.bundle import (
     save_image,
     sha256_file,
     write_manifest,
-)
-from wizard.profile import GATEWAY_CONTAINER_PORT, Profile
-from wizard.spec import (
-    CA_BUNDLE_MOUNT,
-    LABEL_CONFIG_HASH,
-    LABEL_MANAGED,
-    LABEL_PROFILE,
-    container_spec,
 )
 
 T = TypeVar("T")
@@ -210,7 +220,7 @@ class _LayerProgress:
 
 
 class DockerInstaller(Installer):
-    """Runs the gateway as one Docker container, as `wizard.spec.container_spec` defines it."""
+    """Runs the gateway as one Docker container, as `wizard.core.spec.container_spec` defines it."""
 
     health_timeout: float = 180.0
     """Seconds a started container has to answer its health check."""
@@ -296,7 +306,7 @@ class DockerInstaller(Installer):
         except (_Failed, DockerException, requests.RequestException) as problem:
             failure = problem if isinstance(problem, _Failed) else _engine_error(problem)
             yield from self._close_step(failure)
-            yield Result(ok=False, summary=failure.summary, next_steps=failure.remedies)
+            yield Result(ok=False, summary=failure.summary, remedies=failure.remedies)
         else:
             yield result
         finally:
@@ -306,8 +316,8 @@ class DockerInstaller(Installer):
         return Result(
             ok=True,
             summary=summary,
-            gateway_url=self.profile.gateway_url,
-            next_steps=(WHERE_TO_SET_URL, f"Then, on the GitLab host, check the setup: {VERIFY_COMMAND}"),
+            urls=(Address(GATEWAY_URL_LABEL, self.profile.gateway_url),),
+            remedies=(WHERE_TO_SET_URL, f"Then, on the GitLab host, check the setup: {VERIFY_COMMAND}"),
             changed=changed,
         )
 
@@ -803,7 +813,7 @@ class DockerInstaller(Installer):
         return Result(
             ok=True,
             summary=f"bundle for {self.profile_name} written to {directory}",
-            next_steps=(
+            remedies=(
                 f"Copy {directory} to the air-gapped host, then run there: "
                 f"aigw-wizard apply {directory.name}/{profile_path.name} --yes",
             ),

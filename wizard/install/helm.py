@@ -20,8 +20,19 @@ from typing import Any
 
 import yaml
 
-from wizard import kube, proc, spec, store
-from wizard.events import Event, LogLevel, LogLine, Result, StepFinished, StepStarted
+from wizard.core import spec, store
+from wizard.core.events import (
+    GATEWAY_URL_LABEL,
+    Address,
+    Event,
+    LogLevel,
+    LogLine,
+    Result,
+    StepFinished,
+    StepStarted,
+)
+from wizard.core.profile import Profile
+from wizard.core.validators import duration_seconds
 from wizard.install import (
     AUTH_BYPASS_WARNING,
     VERIFY_COMMAND,
@@ -33,8 +44,7 @@ from wizard.install import (
 )
 from wizard.install.bundle import archive_name, bundled_profile, save_image, write_manifest
 from wizard.install.pods import INSTANCE_LABEL, PodWatcher
-from wizard.profile import Profile
-from wizard.validators import duration_seconds
+from wizard.tools import kube, proc
 
 MIN_HELM = (3, 11, 0)
 HELM_INSTALL_DOCS = "https://helm.sh/docs/intro/install/"
@@ -507,8 +517,8 @@ class HelmInstaller(Installer):
         yield Result(
             True,
             f"The AI gateway runs in namespace {self.profile.helm.namespace} (release {self.profile.helm.release}).",
-            gateway_url=url,
-            next_steps=(
+            urls=(Address(GATEWAY_URL_LABEL, url),),
+            remedies=(
                 WHERE_TO_SET_URL,
                 f"Then verify on the GitLab host: {VERIFY_COMMAND}",
                 self._dns_reminder(cluster),
@@ -716,7 +726,7 @@ class HelmInstaller(Installer):
         yield Result(
             True,
             f"bundle for {self.profile_name} written to {directory}",
-            next_steps=(
+            remedies=(
                 f"Load {archive.name} into a registry the cluster pulls from "
                 "(docker load, docker tag, docker push) and set gateway.image to it.",
                 f"Copy {directory} to the air-gapped host; tls.cert and tls.key must be at the "

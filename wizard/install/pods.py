@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard import kube
-from wizard.events import LogLevel, LogLine
+from wizard.core.events import LogLevel, LogLine
+from wizard.tools import kube
 
 LOG_TAIL = 50
 EVENT_TAIL = 5

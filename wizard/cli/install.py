@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
-from wizard.events import Event
+from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
+from wizard.core.events import Event
+from wizard.core.journal import Journal
 from wizard.install import StatusReport, installer_for
-from wizard.journal import Journal
 
 if TYPE_CHECKING:
-    from wizard.profile import Profile
+    from wizard.core.profile import Profile
 
 # Parsing a verb loads no engine, pydantic or rich: each verb imports what it runs.
 
@@ -92,7 +92,7 @@ def confirm(question: str, assume_yes: bool) -> None:
 
 def run_installer(name: str, command: str, events: Callable[[threading.Event], Iterator[Event]]) -> int:
     """Stream an installer's events to the terminal and the journal; exit code from its Result."""
-    from wizard.console import make_console, render_events  # rich loads only for long verbs
+    from wizard.cli.console import make_console, render_events  # rich loads only for long verbs
 
     console = make_console()
     with cancel_on_signals() as cancel:
@@ -104,8 +104,8 @@ def run_installer(name: str, command: str, events: Callable[[threading.Event], I
 
 def run_preflight(profile: Profile, name: str) -> None:
     from wizard.checks import run_checks
-    from wizard.checks.commands import print_results
-    from wizard.console import make_console
+    from wizard.cli.checks import print_results
+    from wizard.cli.console import make_console
 
     results = print_results(run_checks(profile, name), make_console())
     if any(result.status == "fail" for result in results):
@@ -123,16 +123,15 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
     if profile.gateway.auth_bypass:
         print("WARNING: gateway.auth_bypass is ON: the gateway will not authenticate requests", file=sys.stderr)
     if not args.yes:
-        from wizard import plan
-
+        from wizard.install import plan
         print(plan.render(plan.build(profile, name)))
     confirm(f"Install the AI gateway for profile {name} ({profile.target})?", args.yes)
     return run_installer(name, command, lambda cancel: installer_for(profile, name, cancel).apply())
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    from wizard import store
-    from wizard.profile import validate_field
+    from wizard.core import store
+    from wizard.core.profile import validate_field
 
     profile, name, path = load_profile(args.profile, ready=True)
     if args.tag or args.gitlab_version:

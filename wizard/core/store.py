@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wizard import paths, validators
-from wizard.profile import SCHEMA_VERSION, Profile, problems_from_validation_error
+from wizard.core import paths, validators
+from wizard.core.profile import SCHEMA_VERSION, Profile, problems_from_validation_error
 
 MAX_PROFILE_BYTES = 1024 * 1024
 

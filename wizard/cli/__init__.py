@@ -12,44 +12,12 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from wizard import __version__
-
-if TYPE_CHECKING:
-    from wizard.profile import Profile
+from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
 
 # Each verb imports what it needs (pydantic, the engines, rich) when it runs: the wizard's
 # first screen and `--help` never pay for them.
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class CommandError(Exception):
-    """Ends a command with a one-line message and an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def load_profile(ref: str, *, ready: bool = False) -> tuple[Profile, str, Path]:
-    """Load NAME or PATH; with `ready`, also refuse a profile that cannot be applied yet."""
-    from wizard import store
-    from wizard.profile import problems
-
-    try:
-        path = store.resolve(ref)
-        profile = store.load(path)
-    except store.ProfileError as error:
-        raise CommandError(str(error)) from None
-    if ready:
-        found = problems(profile)
-        if found:
-            lines = "\n".join(f"{path}: {problem}" for problem in found)
-            raise CommandError(f"{lines}\nthe profile is not complete: fix these (or finish it in the wizard)")
-    return profile, store.name_of(path), path
-
 
 def cmd_tui(args: argparse.Namespace) -> int:
     return run_tui(getattr(args, "name", None))
@@ -69,8 +37,8 @@ def run_tui(profile: str | None) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from wizard import store
-    from wizard.profile import problems
+    from wizard.core import store
+    from wizard.core.profile import problems
 
     entries = store.list_profiles()
     if args.json:
@@ -111,7 +79,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from wizard.profile import problems
+    from wizard.core.profile import problems
 
     profile, _name, path = load_profile(args.profile)
     found = problems(profile)
@@ -126,8 +94,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from wizard import plan
-
+    from wizard.install import plan
     profile, name, _path = load_profile(args.profile, ready=True)
     steps = plan.build(profile, name)
     if args.script:
@@ -174,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extension_registrars() -> list[Callable[..., None]]:
     """Verbs that live beside their engines; each module stays light to import."""
-    from wizard.checks.commands import register as register_check
-    from wizard.install.commands import register as register_install
+    from wizard.cli.checks import register as register_check
+    from wizard.cli.install import register as register_install
 
     return [register_check, register_install]
 

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
-from wizard.events import Event, LogLine, Result, StepFinished, StepStarted
-from wizard.events import Progress as ProgressEvent
+from wizard.core.events import Event, LogLine, Result, StepFinished, StepStarted
+from wizard.core.events import Progress as ProgressEvent
 
 _STATUS_STYLE = {"ok": "green", "skipped": "dim", "failed": "bold red", "cancelled": "yellow"}
 _LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "red"}
@@ -73,7 +73,7 @@ def format_event(event: Event, *, rich: bool = False) -> str:
         total = f"/{event.total}" if event.total else ""
         return f"    {text(event.label or event.key)}: {event.current}{total}"
     lines = [style("Done: " if event.ok else "Failed: ", "bold green" if event.ok else "bold red") + text(event.summary)]
-    if event.gateway_url:
-        lines.append("  Gateway URL for GitLab: " + style(text(event.gateway_url), "bold"))
-    lines += [f"  {text(step)}" for step in event.next_steps]
+    lines += [f"  {text(address.label)}: " + style(text(address.value), "bold") for address in event.urls]
+    lines += [f"  {text(line)}" for line in event.log_tail]
+    lines += [f"  {text(step)}" for step in event.remedies]
     return "\n".join(lines)

@@ -49,14 +49,37 @@ class Progress:
     at: float = field(default_factory=time.time)
 
 
+GATEWAY_URL_LABEL = "Local AI Gateway URL"
+"""GitLab's own name for the setting that takes the gateway's URL."""
+INGRESS_ADDRESS_LABEL = "Ingress address"
+
+
+@dataclass(frozen=True)
+class Address:
+    """Something the user must know or type elsewhere, e.g. the URL to set in GitLab."""
+
+    label: str
+    value: str
+
+
 @dataclass(frozen=True)
 class Result:
+    """How a run ended; the last event of every run, the same shape for both engines."""
+
     ok: bool
     summary: str
-    gateway_url: str = ""
-    next_steps: tuple[str, ...] = ()
+    remedies: tuple[str, ...] = ()
+    """What to do next: after a failure, how to fix it; after success, what is left to do."""
+    log_tail: tuple[str, ...] = ()
+    """The gateway's last log lines, when they explain a failure."""
+    urls: tuple[Address, ...] = ()
+    """Every address the user must know (gateway URL, ingress address, …)."""
     changed: bool = True
     at: float = field(default_factory=time.time)
+
+    def url(self, label: str) -> str:
+        """The address with this label, or ""."""
+        return next((address.value for address in self.urls if address.label == label), "")
 
 
 Event = StepStarted | StepFinished | LogLine | Progress | Result

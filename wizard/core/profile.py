@@ -22,8 +22,8 @@ from pydantic import (
     field_validator,
 )
 
-from wizard import validators
-from wizard.paths import expand_user
+from wizard.core import validators
+from wizard.core.paths import expand_user
 
 SCHEMA_VERSION = 1
 DEFAULT_IMAGE = "registry.gitlab.com/gitlab-org/modelops/applied-ml/code-suggestions/ai-assist/model-gateway"

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from wizard import paths
-from wizard.events import Event, Result, to_record
+from wizard.core import paths
+from wizard.core.events import Event, Result, to_record
 
 
 class Journal:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from wizard.cli import EXIT_FAILED, EXIT_OK, CommandError, load_profile
+from wizard.cli.common import EXIT_FAILED, EXIT_OK, CommandError, load_profile
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,7 +42,7 @@ def parse_only(value: str | None) -> set[str] | None:
 def cmd_check(args: argparse.Namespace) -> int:
     # The engine and rich load here, not when the parser is built: every verb starts faster.
     from wizard.checks import run_checks
-    from wizard.console import make_console
+    from wizard.cli.console import make_console
 
     profile, name, _path = load_profile(args.profile)
     try:

@@ -11,8 +11,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard import spec
-from wizard.profile import GATEWAY_CONTAINER_PORT, Profile
+from wizard.core import spec
+from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
 
 VALUES_FILE = "aigw-values.yaml"
 _HEREDOC_END = "AIGW_VALUES"

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.profile import DEFAULT_IMAGE, GATEWAY_CONTAINER_PORT, Profile
+from wizard.core.profile import DEFAULT_IMAGE, GATEWAY_CONTAINER_PORT, Profile
 
 CA_BUNDLE_MOUNT = "/etc/aigw/ca-bundle.pem"
 CA_BUNDLE_DIR = "/etc/aigw"

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.paths import expand_user
+from wizard.core.paths import expand_user
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, CoreV1Api, NetworkingV1Api, VersionApi

@@ -1,0 +1,1 @@
+"""The core: the profile and everything known without touching the outside world."""
