@@ -32,7 +32,8 @@ import docker  # noqa: E402
 from benchmarks.common import result  # noqa: E402
 from tests.docker_fixtures import STANDIN_REPOSITORY, free_port  # noqa: E402
 from tests.factories import docker_profile  # noqa: E402
-from wizard import plan, store  # noqa: E402
+from wizard.core import store  # noqa: E402
+from wizard.install import plan  # noqa: E402
 from wizard.install.docker import DockerInstaller  # noqa: E402
 
 NAME = "bench_apply"
