@@ -1,6 +1,6 @@
 """Run every `benchmarks/bench_*.py` and print one table of ratios against their goals.
 
-    python benchmarks/run.py [--markdown] [--quick] [--only startup,logpane]
+    python benchmarks/run.py [--markdown] [--quick] [--big] [--only startup,logpane]
 
 Each module's `run()` returns a result dict (or a list of them); a dict with a `skipped`
 reason, or a module whose imports are missing, shows as skipped. Exit 0 unless a
@@ -55,13 +55,22 @@ def run_module(name: str, quick: bool) -> list[dict[str, Any]]:
     return rows if isinstance(rows, list) else [rows]
 
 
+def _is_big(name: str) -> bool:
+    """Modules that set BIG = True run only with --big (they take minutes)."""
+    source = (ROOT / "benchmarks" / f"{name}.py").read_text(encoding="utf-8")
+    return "\nBIG = True" in source
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--markdown", action="store_true", help="a Markdown table for the README")
     parser.add_argument("--quick", action="store_true", help="shorter runs where a benchmark offers them")
+    parser.add_argument("--big", action="store_true", help="also the real-size cases (a 600 MiB image; minutes)")
     parser.add_argument("--only", help="comma-separated benchmark names (bench_NAME.py)")
     args = parser.parse_args()
     names = sorted(path.stem for path in (ROOT / "benchmarks").glob("bench_*.py"))
+    if not args.big:
+        names = [name for name in names if not _is_big(name)]
     if args.only:
         names = [name for name in names if name.removeprefix("bench_") in args.only.split(",")]
     rows: list[dict[str, Any]] = []
