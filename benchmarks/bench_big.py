@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import docker  # noqa: E402
 
 from benchmarks.common import result  # noqa: E402
+from tests.checks_servers import fake_gitlab  # noqa: E402
 from tests.docker_fixtures import (  # noqa: E402
     _DOCKERFILE,
     _HEALTHY_SCRIPT,
@@ -183,15 +184,17 @@ def run(runs: int = RUNS, *, quick: bool = False) -> list[dict[str, object]]:
     container = f"{PREFIX}-{uuid.uuid4().hex[:8]}"
     rows: list[dict[str, object]] = []
     size = f"{tarball.stat().st_size / 2**20:.0f} MiB tarball, {gzipped.stat().st_size / 2**20:.0f} MiB gzip'd"
-    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as config, _registry() as registry:
+    # Loopback only: GitLab is a fake on 127.0.0.1; the gateway host is an address nothing resolves.
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as config, _registry() as registry, fake_gitlab() as gitlab:
         env = {**os.environ, "AIGW_WIZARD_CONFIG_DIR": config, "PYTHONPATH": str(ROOT)}
         port = free_port()
         health = f"http://127.0.0.1:{port}/monitoring/healthz"
 
         def profile(name: str, **gateway: object) -> tuple[str, ...]:
-            made = docker_profile(gateway={"hostname": "gateway.bench.test", "port": port,
+            made = docker_profile(gateway={"hostname": "192.0.2.10", "port": port,
                                            "image": REPOSITORY, "tag": TAG, **gateway},
                                   docker={"container_name": container})
+            made.gitlab.url = gitlab.url
             store.save(made, Path(config) / "profiles" / f"{name}.toml")
             return next(step.argv for step in plan.docker_plan(made, name) if step.argv[:2] == ("docker", "run"))
 
