@@ -30,7 +30,7 @@ class ImageSteps(DockerBase):
             return
         archive = self.profile.gateway.image_archive
         if archive:
-            yield from self._load(self.profile.resolve(archive))
+            yield from self.load_archive(self.profile.resolve(archive))
             step.done(f"loaded from {archive}")
         else:
             yield from self._pull()
@@ -60,7 +60,7 @@ class ImageSteps(DockerBase):
             said = plain_error(Exception(error.explanation)) if error.explanation else plain_error(error)
             raise StepFailed(f"pulling {self.spec.image} failed: {said}", *remedies, field="gateway.image") from None
 
-    def _load(self, archive: Path) -> Iterator[Event]:
+    def load_archive(self, archive: Path) -> Iterator[Event]:
         ref = self.spec.image
         remedy = (
             "Point gateway.image_archive at a docker save tarball of "
