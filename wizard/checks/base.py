@@ -21,6 +21,10 @@ from typing import Any, Literal
 
 from wizard.core.profile import Profile, Target
 
+# Re-exported: the check modules quote errors with them.
+from wizard.tools.oserrors import plain_error as plain_error
+from wizard.tools.oserrors import root_os_error as root_os_error
+
 Status = Literal["pass", "warn", "fail", "skip"]
 
 
@@ -102,35 +106,8 @@ def check(
 MAX_FILE_BYTES = 1024 * 1024
 
 
-def plain_error(error: BaseException) -> str:
-    """One line a user can read: no traceback, no module paths."""
-    if isinstance(error, OSError) and error.strerror:
-        where = f" ({error.filename})" if error.filename else ""
-        return f"{error.strerror}{where}"
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return text or type(error).__name__
-
-
 def rerun_command(check: Check, profile_name: str) -> str:
     return f"aigw-wizard check {profile_name} --only {check.id}"
-
-
-def root_os_error(error: BaseException) -> OSError | None:
-    """The system error (refused, not found, timeout…) wrapped somewhere inside `error`.
-
-    Libraries wrap it in their own exceptions, as a cause, a context or an argument.
-    """
-    pending: list[Any] = [error]
-    seen: set[int] = set()
-    while pending:
-        item = pending.pop(0)
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, OSError) and (item.errno is not None or isinstance(item, TimeoutError)):
-            return item
-        pending += [item.__cause__, item.__context__, *item.args]
-    return None
 
 
 def crashed(check: Check, error: BaseException, profile_name: str) -> Outcome:

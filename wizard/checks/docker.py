@@ -1,72 +1,46 @@
-"""Docker target: the engine answers, and the gateway image is there or can be had.
-
-The image check never contacts a registry: with `gateway.image_archive` it reads the
-archive's index; otherwise it looks in the engine and, failing that, only checks that
-the reference is well formed and that the registry's host name resolves.
-"""
-
 from __future__ import annotations
 
-import json
 import socket
-import tarfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wizard.checks.base import (
-    MAX_FILE_BYTES,
     CheckContext,
     Outcome,
     check,
     file_problem,
     plain_error,
     resolve,
-    root_os_error,
 )
 from wizard.core import validators
+from wizard.tools import docker as engine_tools
+from wizard.tools.docker import ArchiveUnreadable, archive_tags, normalized_ref, registry_host
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from docker import DockerClient
+
+__all__ = ["archive_tags", "engine_client", "engine_problem", "normalized_ref", "registry_host"]
 
 ENGINE_TIMEOUT = 2.0
 IMAGE_TIMEOUT = 2.5
 LOOKUP_TIMEOUT = 1.0  # the engine lookup leaves time to judge the registry reference
 ARCHIVE_BUDGET = 1.5  # a big compressed archive is not read to its end here
 MAX_ARCHIVE_BYTES = 64 * 1024**3
-_INDEX_FILES = ("manifest.json", "repositories", "index.json")
 
 
-@contextmanager
-def engine_client(context: CheckContext, timeout: float) -> Iterator[DockerClient]:
+def engine_client(context: CheckContext, timeout: float) -> AbstractContextManager[DockerClient]:
     """A Docker SDK client for the engine `context.environ` points at (DOCKER_HOST & co.)."""
-    import docker  # heavy: only when a Docker check actually runs
-
-    client = docker.from_env(timeout=timeout, environment=context.environ)
-    try:
-        yield client
-    finally:
-        client.close()
+    return engine_tools.engine(context.environ, timeout)
 
 
 def engine_problem(error: BaseException, context: CheckContext) -> Outcome:
-    """Why the engine did not answer, with the fix for that particular reason."""
-    where = context.environ.get("DOCKER_HOST") or "the local socket (/var/run/docker.sock)"
-    start = "start Docker (`sudo systemctl start docker`), or set DOCKER_HOST to the engine to use"
-    cause = root_os_error(error)
-    if isinstance(cause, PermissionError):
-        return Outcome(
-            "fail",
-            f"permission denied on the Docker engine at {where}",
-            "add this user to the docker group (`sudo usermod -aG docker $USER`, then log in again), or run as root",
-        )
-    if isinstance(cause, FileNotFoundError | ConnectionRefusedError):
-        return Outcome("fail", f"no Docker engine is listening at {where}", start)
-    if "timed out" in str(error).lower() or isinstance(cause, TimeoutError):
-        return Outcome("fail", f"the Docker engine at {where} did not answer in time", start)
-    return Outcome("fail", f"cannot use the Docker engine at {where}: {plain_error(error)}", start)
+    """Why the engine did not answer, with the fix for that particular reason (the installer's words)."""
+    if isinstance(error, engine_tools.EngineUnreachable):
+        found = error
+    else:
+        found = engine_tools.engine_error(error) or engine_tools.unreachable(error, context.environ)
+    return Outcome("fail", found.message, " ".join(found.remedies))
 
 
 @check("docker.engine", "Docker engine", targets=("docker",), timeout=ENGINE_TIMEOUT)
@@ -83,59 +57,6 @@ def engine(context: CheckContext) -> Outcome:
     )
 
 
-# --- image references -------------------------------------------------------------------------
-
-
-def registry_host(repository: str) -> str:
-    """The registry an image name pulls from: its first component when that is a host."""
-    first, _, rest = repository.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
-
-
-def normalized_ref(ref: str) -> str:
-    """`busybox` and `docker.io/library/busybox:latest` are the same image to the engine."""
-    name, _, tag = ref.rpartition(":")
-    if not name or "/" in tag:
-        name, tag = ref, "latest"
-    if registry_host(name) == "docker.io":
-        name = name.removeprefix("docker.io/").removeprefix("index.docker.io/")
-        name = "docker.io/" + (name if "/" in name else f"library/{name}")
-    return f"{name}:{tag}"
-
-
-def _tags_in(name: str, data: Any) -> set[str]:
-    """Image references a `docker save` (or OCI layout) index file names."""
-    if name == "manifest.json" and isinstance(data, list):
-        return {tag for entry in data if isinstance(entry, dict) for tag in entry.get("RepoTags") or []}
-    if name == "repositories" and isinstance(data, dict):
-        return {f"{repo}:{tag}" for repo, tags in data.items() if isinstance(tags, dict) for tag in tags}
-    if name == "index.json" and isinstance(data, dict):
-        annotations = [entry.get("annotations") or {} for entry in data.get("manifests") or []]
-        return {a["io.containerd.image.name"] for a in annotations if "io.containerd.image.name" in a}
-    return set()
-
-
-def archive_tags(path: Path, budget: float) -> tuple[set[str], set[str], bool]:
-    """(references named inside, index files found, finished within `budget` seconds)."""
-    deadline = time.monotonic() + budget
-    tags: set[str] = set()
-    found: set[str] = set()
-    with tarfile.open(path, mode="r:*") as archive:
-        for member in archive:
-            if member.name in _INDEX_FILES and member.isfile() and member.size <= MAX_FILE_BYTES:
-                handle = archive.extractfile(member)
-                if handle is not None:
-                    tags |= _tags_in(member.name, json.load(handle))
-                    found.add(member.name)
-            if {"manifest.json", "repositories"} <= found:
-                return tags, found, True
-            if time.monotonic() > deadline:
-                return tags, found, False
-    return tags, found, True
-
-
 def _archive_outcome(context: CheckContext, ref: str) -> Outcome:
     archive = context.profile.gateway.image_archive
     path = context.profile.resolve(archive)
@@ -145,10 +66,11 @@ def _archive_outcome(context: CheckContext, ref: str) -> Outcome:
     if problem:
         return Outcome("fail", problem, fix_path, field)
     try:
-        tags, found, complete = archive_tags(path, ARCHIVE_BUDGET)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as error:  # ValueError: broken JSON
-        return Outcome("fail", f"{path} is not a readable `docker save` archive: {plain_error(error)}", fix_path, field)
-    if not complete and not tags:
+        index = archive_tags(path, ARCHIVE_BUDGET)
+    except ArchiveUnreadable as error:
+        return Outcome("fail", f"{path} is not a readable `docker save` archive: {error.reason}", fix_path, field)
+    tags = index.tags
+    if not index.complete and not tags:
         return Outcome(
             "warn",
             f"{path} is large and compressed: its index was not reached within {ARCHIVE_BUDGET:g} s; "
@@ -156,9 +78,9 @@ def _archive_outcome(context: CheckContext, ref: str) -> Outcome:
             "save the archive uncompressed (`docker save -o FILE IMAGE`) so it can be checked at once",
             field,
         )
-    if not found:
+    if not index.is_docker_save:
         return Outcome("fail", f"{path} is a tar archive but not one made by `docker save` (no manifest.json)", fix_path, field)
-    if normalized_ref(ref) in {normalized_ref(tag) for tag in tags}:
+    if index.holds(ref):
         return Outcome("pass", f"{path} holds {ref}; it is loaded without contacting any registry")
     held = ", ".join(sorted(tags)) or "untagged images only"
     return Outcome(

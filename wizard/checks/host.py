@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from wizard.checks.base import CheckContext, Outcome, check, plain_error
+from wizard.tools import docker as engine_tools
 
 MiB = 1024**2
 GiB = 1024**3
@@ -99,9 +100,7 @@ def cpus(context: CheckContext) -> Outcome:
 
 def docker_root(context: CheckContext) -> str:
     """Where the engine keeps images (`docker info` → DockerRootDir)."""
-    from wizard.checks.docker import engine_client  # the SDK loads only when this runs
-
-    with engine_client(context, DISK_TIMEOUT - 0.5) as client:  # leaves time to say why
+    with engine_tools.engine(context.environ, DISK_TIMEOUT - 0.5) as client:  # leaves time to say why
         return str(client.info()["DockerRootDir"])
 
 
@@ -113,9 +112,7 @@ def disk(context: CheckContext) -> Outcome:
         try:
             root = root or docker_root(context)
         except Exception as error:  # the engine's own check explains what is wrong with it
-            from wizard.checks.docker import engine_problem
-
-            why = engine_problem(error, context).detail
+            why = engine_tools.describe(error, context.environ)
             return Outcome("skip", f"cannot ask where images are stored: {why} (see docker.engine)")
         try:
             free = shutil.disk_usage(root).free

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import socket
 
 from wizard.checks.base import CheckContext, Outcome, check, is_ip, plain_error, resolve
 from wizard.core import validators
-from wizard.core.spec import LABEL_PROFILE
+from wizard.tools import docker as engine_tools
+from wizard.tools.ports import bind_problem as bind_problem  # the probe, for callers of this module
+from wizard.tools.ports import probe_port
 
 DNS_TIMEOUT = 2.0
 PORT_TIMEOUT = 2.0
@@ -64,56 +65,30 @@ def dns(context: CheckContext) -> Outcome:
     return Outcome("pass", f"{name} → {shown}")
 
 
-def bind_problem(port: int) -> OSError | None:
-    """Try to take the port the way Docker publishes it (all interfaces), then let go."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Docker's proxy sets SO_REUSEADDR too: leftover TIME_WAIT connections do not count.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("0.0.0.0", port))  # noqa: S104 - binding, never listening
-        except OSError as error:
-            return error
-    return None
-
-
-def port_holders(context: CheckContext, port: int) -> tuple[list[str], list[str]]:
-    """(our containers of this profile, other containers) publishing `port` on the host."""
-    from wizard.checks.docker import engine_client
-
-    ours: list[str] = []
-    others: list[str] = []
-    with engine_client(context, PORT_TIMEOUT - 0.5) as client:
-        for container in client.containers.list(filters={"publish": f"{port}/tcp"}):
-            mine = container.labels.get(LABEL_PROFILE) == context.profile_name
-            (ours if mine else others).append(container.name)
-    return ours, others
+def port_holders(context: CheckContext, port: int) -> list[tuple[str, bool]]:
+    """(name, is it this profile's) of the containers publishing `port` on the host."""
+    with engine_tools.engine(context.environ, PORT_TIMEOUT - 0.5) as client:
+        return engine_tools.port_holders(client, port, context.profile_name)
 
 
 @check("gateway.port", "Gateway port is free", targets=("docker",), timeout=PORT_TIMEOUT, field="gateway.port")
 def port(context: CheckContext) -> Outcome:
+    """The same probe the Docker installer's port step makes (`wizard.tools.ports.probe_port`)."""
     number = context.profile.gateway.port
-    problem = bind_problem(number)
-    if problem is None:
+    probe = probe_port(
+        number,
+        lambda: port_holders(context, number),
+        lambda error: engine_tools.describe(error, context.environ),
+    )
+    if probe.state == "free":
         return Outcome("pass", f"port {number} is free")
-    if problem.errno == errno.EACCES:
+    if probe.state == "privileged":
         return Outcome(
             "warn",
             f"port {number} is privileged: this user cannot tell whether it is free",
             "run the check as root, or set gateway.port to a port above 1023",
         )
-    try:
-        ours, others = port_holders(context, number)
-    except Exception as error:  # no engine: say what we know, the port is taken
-        from wizard.checks.docker import engine_problem
-
-        ours, others = [], []
-        holder = f"another program or container ({engine_problem(error, context).detail})"
-    else:
-        holder = f"container {', '.join(others)}" if others else "another program"
-    if ours:
-        return Outcome("pass", f"port {number} is held by this profile's container {ours[0]} (replaced on apply)")
-    return Outcome(
-        "fail",
-        f"port {number} is already in use by {holder}",
-        f"set gateway.port to a free port, or stop what listens on {number} (`ss -ltnp 'sport = :{number}'`)",
-    )
+    if probe.state == "ours":
+        return Outcome("pass", f"port {number} is held by this profile's container {probe.ours[0]} (replaced on apply)")
+    problem = probe.problem()
+    return Outcome("fail", problem.message, problem.remedy)

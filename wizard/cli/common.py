@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from wizard.core.errors import WizardError
 
 if TYPE_CHECKING:
     from wizard.core.profile import Profile
@@ -11,11 +14,11 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class CommandError(Exception):
+class CommandError(WizardError):
     """Ends a command with a one-line message and an exit code."""
 
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, code: int = EXIT_USAGE, remedies: Iterable[str] = ()) -> None:
+        super().__init__(message, remedies)
         self.code = code
 
 

@@ -74,6 +74,8 @@ def format_event(event: Event, *, rich: bool = False) -> str:
         return f"    {text(event.label or event.key)}: {event.current}{total}"
     lines = [style("Done: " if event.ok else "Failed: ", "bold green" if event.ok else "bold red") + text(event.summary)]
     lines += [f"  {text(address.label)}: " + style(text(address.value), "bold") for address in event.urls]
-    lines += [f"  {text(line)}" for line in event.log_tail]
+    if event.log_tail:
+        lines.append(style(f"  Last {len(event.log_tail)} lines of the gateway's log:", "dim"))
+        lines += [f"  | {text(line)}" for line in event.log_tail]
     lines += [f"  {text(step)}" for step in event.remedies]
     return "\n".join(lines)

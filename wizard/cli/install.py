@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
-from wizard.core.events import Event
-from wizard.core.journal import Journal
-from wizard.install import StatusReport, installer_for
+from wizard.install.base import StatusReport
 
 if TYPE_CHECKING:
     from wizard.core.profile import Profile
@@ -90,15 +88,17 @@ def confirm(question: str, assume_yes: bool) -> None:
         raise CommandError("nothing done", EXIT_FAILED)
 
 
-def run_installer(name: str, command: str, events: Callable[[threading.Event], Iterator[Event]]) -> int:
-    """Stream an installer's events to the terminal and the journal; exit code from its Result."""
+def run_verb(profile: Profile, name: str, command: str, **options: Any) -> int:
+    """Run one verb through `wizard.install.run.run` (the journal, the engine, one Result),
+    printing its events; the exit code comes from the Result."""
     from wizard.cli.console import make_console, render_events  # rich loads only for long verbs
+    from wizard.install.run import run
 
     console = make_console()
     with cancel_on_signals() as cancel:
-        journal = Journal(name, command)
-        result = render_events(journal.follow(events(cancel)), console)
-    console.print(f"[dim]Log: {journal.path}[/]")
+        stream = run(profile, name, command, cancel, **options)
+        result = render_events(stream, console)
+    console.print(f"[dim]Log: {stream.log_path}[/]")
     return EXIT_OK if result and result.ok else EXIT_FAILED
 
 
@@ -126,7 +126,7 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
         from wizard.install import plan
         print(plan.render(plan.build(profile, name)))
     confirm(f"Install the AI gateway for profile {name} ({profile.target})?", args.yes)
-    return run_installer(name, command, lambda cancel: installer_for(profile, name, cancel).apply())
+    return run_verb(profile, name, command)
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
@@ -151,6 +151,8 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile)
+    from wizard.install import installer_for
+
     report = installer_for(profile, name).status()
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -175,18 +177,15 @@ def print_status(name: str, report: StatusReport) -> None:
 def cmd_uninstall(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile)
     confirm(f"Remove the AI gateway of profile {name}?", args.yes)
-    return run_installer(
-        name,
-        "uninstall",
-        lambda cancel: installer_for(profile, name, cancel).uninstall(
-            remove_image=args.remove_image, purge=args.purge
-        ),
-    )
+    return run_verb(profile, name, "uninstall", remove_image=args.remove_image, purge=args.purge)
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile, ready=True)
+    from wizard.install.bundle import directory_problem
+
     directory = Path(args.directory)
-    if directory.exists() and not directory.is_dir():
-        raise CommandError(f"{directory}: is not a directory", EXIT_USAGE)
-    return run_installer(name, "bundle", lambda cancel: installer_for(profile, name, cancel).bundle(directory))
+    problem = directory_problem(directory)  # both targets: a bad path is one line, exit 2 (or 1)
+    if problem is not None:
+        raise CommandError(problem.message, EXIT_USAGE if problem.usage else EXIT_FAILED, problem.remedies)
+    return run_verb(profile, name, "bundle", directory=directory)

@@ -16,20 +16,25 @@ from typing import Any
 from pydantic import ValidationError
 
 from wizard.core import paths, validators
+from wizard.core.errors import WizardError
 from wizard.core.profile import SCHEMA_VERSION, Profile, problems_from_validation_error
 
 MAX_PROFILE_BYTES = 1024 * 1024
 
 
-class ProfileError(Exception):
-    """A profile that cannot be used, with a one-line reason naming the file and field."""
+class ProfileError(WizardError):
+    """A profile that cannot be used, with a one-line reason naming the file and field.
+
+    `message` is the reason alone; `str()` names the file (and field) first.
+    """
 
     def __init__(self, path: Path | str, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
         self.path = Path(path)
-        self.field = field
-        self.message = message
-        where = f"{self.path}: {field}: " if field else f"{self.path}: "
-        super().__init__(where + message)
+        self.where = f"{self.path}: {field}: " if field else f"{self.path}: "
+
+    def __str__(self) -> str:
+        return self.where + self.message
 
 
 class ProfileInvalid(ProfileError):

@@ -1,93 +1,39 @@
 """Installers: one per target, each a source of typed events over a validated profile.
 
 `installer_for()` picks the Docker or Helm engine and imports it only then, so the
-CLI and the TUI start without loading the docker or kubernetes clients.
+CLI and the TUI start without loading the docker or kubernetes clients. The shared
+contract lives in `wizard.install.base` (engines import it from there); the names are
+re-exported here for the faces. `wizard.install.run.run` drives a verb with its journal.
 """
 
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from wizard.core.events import Event
+from wizard.core.errors import Cancelled
+from wizard.install.base import (
+    AUTH_BYPASS_WARNING,
+    VERIFY_COMMAND,
+    WHERE_TO_SET_URL,
+    Drift,
+    Installer,
+    StatusReport,
+)
 
 if TYPE_CHECKING:
     from wizard.core.profile import Profile
 
-VERIFY_COMMAND = "sudo gitlab-rake gitlab:duo:verify_self_hosted_setup"
-AUTH_BYPASS_WARNING = (
-    "gateway.auth_bypass is ON: AIGW_AUTH__BYPASS_EXTERNAL=true makes the gateway skip "
-    "authentication; turn it off as soon as troubleshooting is done"
-)
-WHERE_TO_SET_URL = (
-    "In GitLab, go to Admin > GitLab Duo > Change configuration and set the AI gateway URL "
-    "(older releases: the AI_GATEWAY_URL environment variable)."
-)
-
-
-class Cancelled(Exception):
-    """Raised inside an installer when the user asked to stop (Ctrl-C, SIGHUP, Cancel)."""
-
-
-@dataclass(frozen=True)
-class Drift:
-    """A field where what runs differs from what the profile says."""
-
-    field: str
-    profile: str
-    actual: str
-
-
-@dataclass
-class StatusReport:
-    """What `status` shows, the same for both targets."""
-
-    installed: bool
-    state: str
-    """e.g. "running", "exited", "deployed", "not installed"."""
-    healthy: bool | None = None
-    image: str = ""
-    details: dict[str, str] = field(default_factory=dict)
-    """Target-specific facts, in display order (uptime, pods, ingress host, …)."""
-    drift: list[Drift] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class Installer(ABC):
-    """Installs, inspects and removes the gateway for one profile.
-
-    Every long method is a generator of events; it checks `cancel` between steps and
-    while waiting, and on cancellation leaves a state the next `apply` recognises.
-    """
-
-    def __init__(self, profile: Profile, profile_name: str, cancel: threading.Event | None = None) -> None:
-        self.profile = profile
-        self.profile_name = profile_name
-        self.cancel = cancel or threading.Event()
-
-    def check_cancel(self) -> None:
-        if self.cancel.is_set():
-            raise Cancelled
-
-    @abstractmethod
-    def apply(self) -> Iterator[Event]:
-        """Install, or bring the installation in line with the profile (upgrade with rollback)."""
-
-    @abstractmethod
-    def status(self) -> StatusReport: ...
-
-    @abstractmethod
-    def uninstall(self, *, remove_image: bool = False, purge: bool = False) -> Iterator[Event]: ...
-
-    @abstractmethod
-    def bundle(self, directory: Path) -> Iterator[Event]:
-        """Save what an air-gapped host needs (image, chart) plus a profile pointing at it."""
+__all__ = [
+    "AUTH_BYPASS_WARNING",
+    "VERIFY_COMMAND",
+    "WHERE_TO_SET_URL",
+    "Cancelled",
+    "Drift",
+    "Installer",
+    "StatusReport",
+    "installer_for",
+]
 
 
 def installer_for(profile: Profile, profile_name: str, cancel: threading.Event | None = None) -> Installer:

@@ -7,10 +7,12 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wizard.core.errors import WizardError
 from wizard.core.events import Progress
 from wizard.core.profile import Profile
 
@@ -102,3 +104,37 @@ def bundled_profile(profile: Profile, directory: Path, archive: str, chart: str 
         if value:
             setattr(bundled.tls, name, str(profile.resolve(value)))
     return bundled, copied
+
+
+class BundleDirectoryError(WizardError):
+    """A bundle folder that cannot be written; `usage` when the path itself is wrong."""
+
+    def __init__(self, message: str, remedy: str, *, usage: bool) -> None:
+        super().__init__(message, [remedy])
+        self.usage = usage
+
+
+def directory_problem(directory: Path) -> BundleDirectoryError | None:
+    """Why a bundle cannot be written into `directory`, or None once it exists and takes files.
+
+    Creates the folder (the bundle's first act anyway) and writes a probe file into it, so a
+    read-only filesystem is found as well as a file in the way. Both engines' `bundle` verbs
+    are preceded by this, so a bad path ends in one line.
+    """
+    remedy = "Choose a folder this user can write to (it is created if missing)."
+    probe = directory
+    while not probe.exists() and not probe.is_symlink() and probe.parent != probe:
+        probe = probe.parent
+    if probe.is_symlink() and not probe.exists():
+        return BundleDirectoryError(f"{directory}: {probe} is a dangling symbolic link", remedy, usage=True)
+    if not probe.is_dir():
+        where = "is not a directory" if probe == directory else f"cannot be created: {probe} is not a directory"
+        return BundleDirectoryError(f"{directory}: {where}", remedy, usage=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        return BundleDirectoryError(f"{directory}: cannot write there ({reason})", remedy, usage=False)
+    return None

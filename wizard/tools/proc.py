@@ -20,12 +20,14 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Literal
 
+from wizard.core.errors import WizardError
+
 Stream = Literal["stdout", "stderr"]
 #: How long a terminated child gets to exit (e.g. Helm rolling back) before it is killed.
 DEFAULT_GRACE_S = 5.0
 
 
-class ProcError(Exception):
+class ProcError(WizardError):
     """A child that could not be run, or did not finish in time."""
 
 

@@ -1,0 +1,281 @@
+"""Containers: survey and recovery, the port, start, health, upgrade with rollback.
+
+An upgrade keeps the old container as `NAME-previous` until the new one is healthy, so a
+run that is killed half-way leaves a state the next `apply` recognises and finishes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from datetime import UTC, datetime
+
+import docker
+from docker.models.containers import Container
+from docker.types import Mount
+
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import LogLine
+from wizard.core.spec import CA_BUNDLE_MOUNT
+from wizard.install.docker.engine import HEALTH_PATH, DockerBase, Run, host_port
+from wizard.install.docker.streams import MAX_LOG_LINE, EventQueue, LogFollower
+from wizard.install.runner import Step, StepFailed
+from wizard.tools import docker as engine_tools
+from wizard.tools.ports import probe_port
+
+LOG_TAIL_LINES = 50
+# Beyond these the engine has stopped the container at least once: it is not starting up.
+_STOPPED_STATES = frozenset({"exited", "dead", "restarting"})
+
+
+class Lifecycle(DockerBase):
+    # --- what is there ------------------------------------------------------------------------
+
+    def survey(self, step: Step) -> Run[tuple[Container | None, str]]:
+        """Refuse names that are not ours; finish or undo an upgrade that was killed half-way.
+
+        Returns our container (if any) and what was done about an interrupted upgrade.
+        """
+        current = self.ours(self.spec.name)
+        previous = self.ours(self.previous_name)
+        if previous is None:
+            step.done(_describe(current))
+            return current, ""
+        yield LogLine(source="wizard", text=f"{self.previous_name} is left from an interrupted upgrade")
+        if current is not None and self.matches(current) and current.status == "running":
+            if (yield from self.becomes_healthy(current)):
+                previous.remove(force=True, v=True)
+                step.done(f"the new container is healthy: removed {self.previous_name}")
+                return current, "finished the interrupted upgrade"
+        if current is not None:
+            current.remove(force=True, v=True)
+        previous.rename(self.spec.name)
+        previous.start()
+        previous.reload()
+        step.done(f"{self.spec.name} is the previous container again")
+        return previous, "undid the interrupted upgrade"
+
+    def becomes_healthy(self, container: Container) -> Run[bool]:
+        """Wait for a container an earlier run started (it may still be starting up)."""
+        port = host_port(container)
+        if port is None:
+            return False
+        try:
+            yield from self.wait_healthy(container, port, self.cancel, since=time.time())
+        except StepFailed as failure:
+            yield LogLine(source="wizard", text=failure.message, level="warning")
+            return False
+        return True
+
+    def check_port(self, current: Container | None) -> str:
+        """The `gateway.port` check's own probe (`wizard.tools.ports.probe_port`), as a step."""
+        port = self.spec.host_port
+        if current is not None and current.status == "running" and host_port(current) == port:
+            return "held by the current gateway container, which the new one replaces"
+        probe = probe_port(
+            port,
+            lambda: engine_tools.port_holders(self.client, port, self.profile_name),
+            lambda error: engine_tools.describe(error, os.environ),
+        )
+        if probe.state == "ours":
+            return f"held by this profile's container {probe.ours[0]}, which the new one replaces"
+        if not probe.usable:
+            problem = probe.problem()
+            raise StepFailed(problem.message, *problem.remedies, field=problem.field)
+        return "free" if probe.state == "free" else "privileged: the engine binds it as root"
+
+    # --- start, with rollback -----------------------------------------------------------------
+
+    def replace(self, old: Container | None) -> Run[str]:
+        """Start the new container; the old one waits, stopped, as NAME-previous until it is healthy.
+
+        Returns the summary of success; on failure rolls back and re-raises with the outcome.
+        """
+        old_was_running = old is not None and old.status == "running"
+        made: list[Container] = []
+        moved: list[Container] = []  # the old container, once it is NAME-previous
+
+        def start(step: Step) -> Run[Container]:
+            if old is not None:
+                old.rename(self.previous_name)
+                moved.append(old)
+                if old_was_running:
+                    old.stop(timeout=self.stop_timeout)
+                yield LogLine(
+                    source="wizard",
+                    text=f"kept the current container as {self.previous_name} (stopped) until the new one is healthy",
+                )
+                self.check_cancel()
+            new = self.create()
+            made.append(new)
+            new.start()
+            step.done(f"{new.short_id} from {self.spec.image}")
+            return new
+
+        def health(step: Step) -> Run[None]:
+            waited = yield from self.wait_healthy(made[0], self.spec.host_port, self.cancel)
+            step.done(f"healthy after {waited:.1f}s")
+
+        try:
+            yield from self.steps.step("container", f"Start the gateway container {self.spec.name}", start)
+            yield from self.steps.step("health", f"Wait for {self.health_url} to answer", health)
+        except WizardError as failure:  # the runner closed the step and diagnosed engine errors
+            outcome = yield from self.roll_back(made[0] if made else None, moved[0] if moved else None, old_was_running)
+            if isinstance(failure, Cancelled):
+                raise Cancelled(f"cancelled at your request; {outcome}") from None
+            if not isinstance(failure, StepFailed):
+                failure = StepFailed(failure.message, *failure.remedies, field=failure.field)
+            failure.outcome = outcome
+            raise failure from None
+        if old is None:
+            return f"the AI gateway is running and healthy ({self.spec.image})"
+
+        def cleanup(step: Step) -> Run[None]:
+            old.remove(force=True, v=True)
+            yield from ()
+
+        yield from self.steps.step("cleanup", f"Remove {self.previous_name}", cleanup, cancellable=False)
+        return f"the AI gateway now runs {self.spec.image} and is healthy; the previous container was removed"
+
+    def create(self) -> Container:
+        spec = self.spec
+        # A Mount (unlike a -v bind) refuses a missing source instead of creating a directory there.
+        mounts = [Mount(CA_BUNDLE_MOUNT, spec.ca_bundle, type="bind", read_only=True)] if spec.ca_bundle else []
+        return self.client.containers.create(
+            spec.image,
+            name=spec.name,
+            environment=spec.environment,
+            ports={spec.container_port: spec.host_port},
+            mounts=mounts,
+            restart_policy={"Name": spec.restart_policy},
+            labels=spec.labels,
+        )
+
+    def roll_back(self, new: Container | None, old: Container | None, old_was_running: bool) -> Run[str]:
+        """Remove what this run made and put the old container back as it was; never cancelled."""
+        title = f"Put back the previous {self.spec.name}" if old is not None else "Remove what this run made"
+        outcome: list[str] = []
+
+        def body(step: Step) -> Run[None]:
+            outcome.append((yield from self._roll_back(step, new, old, old_was_running)))
+
+        yield from self.steps.step("rollback", title, body, cancellable=False)
+        return outcome[0]
+
+    def _roll_back(self, step: Step, new: Container | None, old: Container | None, old_was_running: bool) -> Run[str]:
+        try:
+            if new is not None:
+                new.remove(force=True, v=True)
+            if old is None:
+                step.done("nothing left behind")
+                return "nothing was left behind"
+            old.rename(self.spec.name)
+            if not old_was_running:
+                step.done(f"{self.spec.name} is back, {old.status} as before")
+                return f"the previous container is back ({old.status}, as before)"
+            restarted = time.time()
+            old.start()
+            port = host_port(old) or self.spec.host_port
+            yield from self.wait_healthy(old, port, threading.Event(), since=restarted)
+        except StepFailed as failure:
+            step.done(failure.message, "failed")
+            return f"the previous container is back but not healthy: {failure.message}"
+        except Exception as error:  # an engine error: the rollback reports it, the run goes on to its Result
+            reason = self.steps.failure(error).message
+            step.done(reason, "failed")
+            return f"rolling back failed too ({reason}); run apply again to finish it"
+        step.done(f"{self.spec.name} is back and healthy")
+        return "the previous container is back and healthy"
+
+    # --- health -------------------------------------------------------------------------------
+
+    def wait_healthy(
+        self, container: Container, port: int, stop: threading.Event, since: float | None = None
+    ) -> Run[float]:
+        """Poll the health URL until it answers 200, streaming the container's log meanwhile.
+
+        Fails when the container stops (with its exit code) or the timeout passes; returns the
+        seconds waited. `stop` cancels the wait (rollbacks pass an event nobody sets); `since`
+        limits the streamed log to what is new.
+        """
+        started = time.monotonic()
+        if self.probe(port):
+            return 0.0
+        url = f"http://127.0.0.1:{port}{HEALTH_PATH}"
+        restarts = _restarts(container)
+        events = EventQueue()
+        logs = LogFollower(container, events, since)
+        try:
+            while not self.probe(port):
+                yield from events.drain()
+                if stop.is_set():
+                    raise Cancelled
+                container.reload()
+                # A restart policy brings a crashed container back: count restarts, not just states.
+                if container.status in _STOPPED_STATES or _restarts(container) > restarts:
+                    logs.finish(timeout=2.0)
+                    yield from events.drain()
+                    raise StepFailed(
+                        f"the gateway container exited with code {last_exit_code(self.client, container)} "
+                        "before it became healthy",
+                        "Fix what its log says (often gitlab.url, the CA bundle or a wrong image), "
+                        "then run apply again.",
+                        log_tail=self.log_tail(container),
+                    )
+                if time.monotonic() - started >= self.health_timeout:
+                    raise StepFailed(
+                        f"the gateway did not answer {url} within {self.health_timeout:g}s",
+                        "Read its log above; a slow host may need more time, and the image must be "
+                        "an AI gateway image (self-hosted-vX.Y.Z-ee).",
+                        log_tail=self.log_tail(container),
+                    )
+                quick = time.monotonic() - started < self.fast_poll_seconds
+                stop.wait(self.poll_interval if quick else self.patient_poll_interval)
+        finally:
+            logs.stop()
+        yield from events.drain()
+        return time.monotonic() - started
+
+    def log_tail(self, container: Container) -> list[str]:
+        raw: bytes = container.logs(tail=LOG_TAIL_LINES)
+        return [line[:MAX_LOG_LINE] for line in raw.decode("utf-8", "replace").splitlines()]
+
+
+def _describe(container: Container | None) -> str:
+    if container is None:
+        return "none: this is a new install"
+    return f"{container.name} is {container.status}"
+
+
+def _restarts(container: Container) -> int:
+    return int(container.attrs.get("RestartCount", 0))
+
+
+def parse_time(value: str) -> datetime | None:
+    """The engine's RFC 3339 times carry nanoseconds; Python takes microseconds."""
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z$", value)
+    if not match or match.group(1).startswith("0001"):  # the zero time: never started
+        return None
+    fraction = (match.group(2) or ".0")[:7]
+    return datetime.fromisoformat(match.group(1) + fraction).replace(tzinfo=UTC)
+
+
+def last_exit_code(client: docker.DockerClient, container: Container) -> int:
+    """The code the container last exited with, even if its restart policy restarted it since."""
+    state = container.attrs["State"]
+    created = parse_time(container.attrs.get("Created", ""))
+    if state["Status"] in ("exited", "dead") or created is None:
+        return int(state["ExitCode"])
+    stream = client.events(
+        since=int(created.timestamp()),
+        until=f"{time.time():.6f}",  # now, not later: the engine streams until `until`
+        filters={"container": container.id, "event": "die"},
+        decode=True,
+    )
+    try:
+        codes = [int(event["Actor"]["Attributes"]["exitCode"]) for event in stream]
+    finally:
+        stream.close()
+    return codes[-1] if codes else int(state["ExitCode"])

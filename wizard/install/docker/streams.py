@@ -1,0 +1,124 @@
+"""What the engine streams while a step waits: container logs, pull progress, background calls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Iterator
+from concurrent import futures
+from queue import Empty, SimpleQueue
+from typing import Any, TypeVar
+
+import requests
+from docker.errors import DockerException
+from docker.models.containers import Container
+
+from wizard.core.events import Event, LogLine, Progress
+
+T = TypeVar("T")
+Run = Generator[Event, None, T]
+
+MAX_LOG_LINE = 2000
+# Layer statuses worth a progress update; the rest ("Waiting", "Verifying Checksum") are noise.
+_LAYER_PHASES = frozenset({"Downloading", "Extracting", "Download complete", "Pull complete"})
+
+
+class EventQueue:
+    """Events put by background threads, handed on by the generator that owns them."""
+
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[Event] = SimpleQueue()
+
+    def put(self, event: Event) -> None:
+        self._queue.put(event)
+
+    def drain(self) -> Iterator[Event]:
+        while True:
+            try:
+                yield self._queue.get_nowait()
+            except Empty:
+                return
+
+
+class LogFollower:
+    """Streams a container's output as `LogLine(source="container")` events from a thread.
+
+    `since` (epoch seconds) skips older output: a long-running container's whole log is not
+    news. The engine ends the stream when the container stops; `stop()` ends it early.
+    """
+
+    def __init__(self, container: Container, events: EventQueue, since: float | None = None) -> None:
+        self._stream = container.logs(stream=True, follow=True, since=since)
+        self._events = events
+        self._thread = threading.Thread(target=self._read, name=f"logs-{container.name}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        pending = b""
+        try:
+            for chunk in self._stream:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    self._emit(line)
+        except (OSError, ValueError, requests.RequestException, DockerException):
+            pass  # the stream was closed under us: stop() did it, or the engine went away
+        self._emit(pending)
+
+    def _emit(self, raw: bytes) -> None:
+        text = raw.decode("utf-8", "replace").rstrip()
+        if text:
+            self._events.put(LogLine(source="container", text=text[:MAX_LOG_LINE]))
+
+    def finish(self, timeout: float) -> None:
+        """Let the last lines of a stopped container arrive, then stop."""
+        self._thread.join(timeout)
+        self.stop()
+
+    def stop(self) -> None:
+        self._stream.close()
+        self._thread.join(1.0)
+
+
+def in_background(work: Callable[[], T], events: EventQueue, interval: float) -> Run[T]:
+    """Run a blocking call in a thread, passing on what it puts in `events` meanwhile."""
+    done: futures.Future[T] = futures.Future()
+
+    def run() -> None:
+        try:
+            done.set_result(work())
+        except BaseException as error:  # handed to the generator, which re-raises it
+            done.set_exception(error)
+
+    threading.Thread(target=run, name="aigw-docker-work", daemon=True).start()
+    while not futures.wait([done], timeout=interval).done:
+        yield from events.drain()
+    yield from events.drain()
+    return done.result()
+
+
+class LayerProgress:
+    """Turns the engine's pull messages into per-layer Progress events, at most one per percent."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[str, int]] = {}
+        self._totals: dict[str, int] = {}
+
+    def event(self, message: dict[str, Any]) -> Event | None:
+        status = str(message.get("status", ""))
+        layer = str(message.get("id", ""))
+        if "progressDetail" not in message or not layer:
+            text = f"{layer}: {status}" if layer else status
+            return LogLine(source="docker", text=text) if text else None
+        if status not in _LAYER_PHASES:
+            return None
+        detail = message["progressDetail"] or {}
+        if "total" in detail:
+            self._totals[layer] = int(detail["total"])
+        total = self._totals.get(layer)
+        current = int(detail.get("current", total or 0))
+        last_status, last_current = self._last.get(layer, ("", -1))
+        step = max((total or 0) // 100, 1)
+        if status == last_status and current - last_current < step and current != total:
+            return None
+        self._last[layer] = (status, current)
+        return Progress(step="image", key=layer, current=current, total=total, label=f"{layer} {status.lower()}")
