@@ -100,6 +100,16 @@ def http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def gitlab_url(value: str) -> str:
+    """GitLab's base URL; an API root pasted by mistake (…/api/v4, …/api/v4/) is cut back."""
+    url = http_url(value)
+    while url.endswith("/api/v4"):
+        url = url.removesuffix("/api/v4").rstrip("/")
+    if not urlsplit(url).hostname:
+        return _fail("must name a host, like https://gitlab.example.com")
+    return url
+
+
 def api_url(value: str) -> str:
     """GitLab's REST API root; always returned ending in ``/api/v4/``."""
     url = http_url(value)
@@ -172,7 +182,7 @@ def docker_name(value: str) -> str:
 
 def env_name(value: str) -> str:
     """A variable name for `extra_env`: not one the wizard sets, and no secrets."""
-    if not _ENV_NAME.match(value):
+    if not _ENV_NAME.fullmatch(value):
         return _fail(f"{value!r} is not a valid environment variable name")
     if value in MANAGED_ENV:
         return _fail(f"{value} is set by the wizard from {MANAGED_ENV[value]}: set that instead")
@@ -216,7 +226,7 @@ def duration_seconds(value: str) -> int:
 
 
 def profile_name(value: str) -> str:
-    if not _PROFILE_NAME.match(value):
+    if not _PROFILE_NAME.fullmatch(value):
         return _fail(
             f"{value!r} is not a valid profile name (letters, digits, . _ -, at most 64, not starting with . or -)"
         )
