@@ -112,6 +112,23 @@ def run_preflight(profile: Profile, name: str) -> None:
         raise CommandError("preflight checks failed: fix the rows marked FAIL, or pass --skip-checks", EXIT_FAILED)
 
 
+def exclusive(verb: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a verb that changes an installation under the profile's lock (one run at a time)."""
+
+    def locked(args: argparse.Namespace) -> int:
+        from wizard.core import lock, store
+
+        try:
+            name = store.name_of(store.resolve(args.profile))
+        except store.ProfileError as error:
+            raise CommandError(str(error)) from None
+        with lock.hold(name, verb.__name__.removeprefix("cmd_")):
+            return verb(args)
+
+    return locked
+
+
+@exclusive
 def cmd_apply(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile, ready=True)
     return apply_profile(profile, name, args, command="apply")
@@ -129,6 +146,7 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
     return run_installer(name, command, lambda cancel: installer_for(profile, name, cancel).apply())
 
 
+@exclusive
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from wizard.core import store
     from wizard.core.profile import validate_field
@@ -145,7 +163,18 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     args.skip_checks = True  # an upgrade keeps everything but the image; its rollback is the safety net
     code = apply_profile(profile, name, args, command="upgrade")
     if code == EXIT_OK:
-        store.save(profile, path)
+        # Only the fields the upgrade changed, on top of the file as it is now (edits made
+        # meanwhile survive); a file that no longer loads is left alone and the user told.
+        try:
+            for field in ("gitlab.version", "gateway.tag"):
+                value = profile.gitlab.version if field == "gitlab.version" else profile.gateway.tag
+                store.update_field(path, field, value, None)
+        except (store.ProfileError, OSError) as error:
+            raise CommandError(
+                f"the gateway now runs {profile.image_tag}, but {path} could not be updated ({error}): "
+                f"set gateway.tag = \"{profile.gateway.tag}\" and gitlab.version = \"{profile.gitlab.version}\" in it by hand",
+                EXIT_FAILED,
+            ) from None
     return code
 
 
@@ -172,6 +201,7 @@ def print_status(name: str, report: StatusReport) -> None:
             print(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}")
 
 
+@exclusive
 def cmd_uninstall(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile)
     confirm(f"Remove the AI gateway of profile {name}?", args.yes)

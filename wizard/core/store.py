@@ -234,6 +234,8 @@ def update_field(path: Path, field: str, value: Any, expected: Revision | None) 
     updated, error = validate_field(base, field, value)
     if updated is None:
         raise ProfileError(path, error or "is not valid", field=field)
+    if current is not None and updated.model_dump() == current.model_dump():
+        return current, current_revision  # nothing to change: the file stays as written
     import tomlkit
 
     document = tomlkit.parse(raw.decode("utf-8")) if raw is not None else tomlkit.document()
