@@ -26,7 +26,7 @@ _LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "red"}
 
 
 def make_console(stream: TextIO | None = None) -> Console:
-    return Console(file=stream, highlight=False, soft_wrap=True)
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
 def render_events(events: Iterable[Event], console: Console) -> Result | None:

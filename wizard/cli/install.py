@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
 from wizard.core.events import Event
 from wizard.core.journal import Journal
+from wizard.core.text import clean
 from wizard.install import StatusReport, installer_for
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def run_installer(name: str, command: str, events: Callable[[threading.Event], I
     with cancel_on_signals() as cancel:
         journal = Journal(name, command)
         result = render_events(journal.follow(events(cancel)), console)
-    console.print(f"[dim]Log: {journal.path}[/]")
+    console.print(f"Log: {clean(str(journal.path))}", style="dim", markup=False)
     return EXIT_OK if result and result.ok else EXIT_FAILED
 
 
