@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _say(f"  {remedy}", prefix=False)
         elif isinstance(error, OSError) and error.strerror:
             where = f"{error.filename}: " if error.filename else ""
-            _say(f"{where}{error.strerror}")
+            _say(f"cannot use {where}{error.strerror}")
         else:
             _say(f"unexpected error: {type(error).__name__}: {error}")
         return EXIT_FAILED
