@@ -632,3 +632,15 @@ def test_a_lock_note_that_is_garbage_is_harmless(config_dir: Path) -> None:
     (folder / "prod.lock").write_text(json.dumps({"pid": "\x1b]0;x", "host": ["no"]}))
     with lock.hold("prod", "apply") as me:
         assert me.command == "apply"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the warning is for root")
+def test_apply_as_root_warns_about_a_profile_others_can_change(config_dir: Path) -> None:
+    path = save(READY)
+    quiet = fake_apply(config_dir)
+    _out, err = quiet.communicate(timeout=60)
+    assert "WARNING" not in err
+    path.chmod(0o646)
+    loud = fake_apply(config_dir)
+    _out, err = loud.communicate(timeout=60)
+    assert "WARNING" in err and "writable by every user" in err and "root" in err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
 from wizard.core.events import Event
 from wizard.core.journal import Journal
-from wizard.core.text import clean
+from wizard.core.text import clean, clean_block
 from wizard.install import StatusReport, installer_for
 
 if TYPE_CHECKING:
@@ -118,12 +119,16 @@ def exclusive(verb: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 
     def locked(args: argparse.Namespace) -> int:
         from wizard.core import lock, store
+        from wizard.core.files import loose_permissions
 
         try:
-            name = store.name_of(store.resolve(args.profile))
+            path = store.resolve(args.profile)
         except store.ProfileError as error:
             raise CommandError(str(error)) from None
-        with lock.hold(name, verb.__name__.removeprefix("cmd_")):
+        loose = loose_permissions(path) if os.geteuid() == 0 else None
+        if loose:
+            print(clean(f"WARNING: {loose}: others decide what root installs (chown root, chmod 600)"), file=sys.stderr)
+        with lock.hold(store.name_of(path), verb.__name__.removeprefix("cmd_")):
             return verb(args)
 
     return locked
@@ -191,15 +196,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def print_status(name: str, report: StatusReport) -> None:
     health = {True: "healthy", False: "unhealthy", None: "unknown"}[report.healthy]
-    print(f"{name}: {report.state}" + (f", {health}" if report.installed else ""))
+    # What the engine reports (labels, states, drifted values) is outside text: cleaned.
+    print(clean(f"{name}: {report.state}" + (f", {health}" if report.installed else "")))
     if report.image:
-        print(f"  image: {report.image}")
+        print(clean(f"  image: {report.image}"))
     for key, value in report.details.items():
-        print(f"  {key}: {value}")
+        print(f"  {clean(str(key))}: {clean_block(str(value))}")
     if report.drift:
         print("  drift (running vs profile):")
         for drift in report.drift:
-            print(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}")
+            print(clean(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}"))
 
 
 @exclusive

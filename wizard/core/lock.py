@@ -86,21 +86,33 @@ def hold(name: str, command: str) -> Iterator[Holder]:
 def holder(name: str) -> Holder | None:
     """Who holds the profile's lock right now, or None when no run is going on.
 
-    For the TUI: a reconnecting user sees that a run is still going on.
+    For the TUI: a reconnecting user sees that a run is still going on. This only reads the
+    note (taking the lock, even briefly, could make a starting run think it is busy): a note
+    left by a killed run names a process that no longer exists, and counts as no run.
     """
     try:
-        fd = os.open(lock_path(name), os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(lock_path(name), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read_note(fd) or Holder(0, "", 0.0, "")
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
+        note = _read_note(fd)
     finally:
         os.close(fd)
+    if note is None or not note.pid:
+        return None
+    if note.host == socket.gethostname() and not _alive(note.pid):
+        return None
+    return note
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by someone else
+    return True
 
 
 def _write_note(fd: int, me: Holder) -> None:
