@@ -644,3 +644,45 @@ def test_apply_as_root_warns_about_a_profile_others_can_change(config_dir: Path)
     loud = fake_apply(config_dir)
     _out, err = loud.communicate(timeout=60)
     assert "WARNING" in err and "writable by every user" in err and "root" in err
+
+
+def test_an_upgrade_over_a_profile_hand_edited_invalid_meanwhile_leaves_it_alone(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import wizard.cli.install as install
+
+    path = save(READY)
+
+    class Engine:
+        def __init__(self, *_args: object) -> None:
+            pass
+
+        def apply(self):  # type: ignore[no-untyped-def]
+            path.write_text(READY + "port = 'oops'\n")  # edited by hand while the upgrade runs
+            yield Result(True, "upgraded")
+
+    monkeypatch.setattr(install, "installer_for", Engine)
+    assert cli.main(["upgrade", "prod", "--tag", "self-hosted-v17.6.0-ee", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "gateway.port" in err and "by hand" in err and "Traceback" not in err
+    assert path.read_text() == READY + "port = 'oops'\n"
+
+
+def test_an_upgrade_keeps_edits_made_meanwhile(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import wizard.cli.install as install
+
+    path = save(READY)
+
+    class Engine:
+        def __init__(self, *_args: object) -> None:
+            pass
+
+        def apply(self):  # type: ignore[no-untyped-def]
+            path.write_text("# added meanwhile\n" + READY.replace("aigw.example.com", "aigw2.example.com"))
+            yield Result(True, "upgraded")
+
+    monkeypatch.setattr(install, "installer_for", Engine)
+    assert cli.main(["upgrade", "prod", "--tag", "self-hosted-v17.6.0-ee", "--yes"]) == 0
+    saved = store.load(path)
+    assert saved.gateway.tag == "self-hosted-v17.6.0-ee" and saved.gateway.hostname == "aigw2.example.com"
+    assert path.read_text().startswith("# added meanwhile\n")
