@@ -686,3 +686,33 @@ def test_an_upgrade_keeps_edits_made_meanwhile(config_dir: Path, monkeypatch: py
     saved = store.load(path)
     assert saved.gateway.tag == "self-hosted-v17.6.0-ee" and saved.gateway.hostname == "aigw2.example.com"
     assert path.read_text().startswith("# added meanwhile\n")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.one_of(st.sampled_from(_CONTROLS + ["[", "]", "/", "\u202e"]), st.characters(
+    blacklist_categories=("Cs",))), min_size=1, max_size=30))
+def test_any_file_name_is_listed_without_control_characters(name: str) -> None:
+    from hypothesis import assume
+
+    file_name = name.replace("/", "_").replace("\x00", "_") + ".toml"
+    assume(file_name not in (".toml", "..toml"))
+    folder = paths.ensure_private_dir(paths.profiles_dir())
+    for old in folder.iterdir():
+        old.unlink()
+    (folder / file_name).write_text(READY)
+    out = io.StringIO()
+    from contextlib import redirect_stdout
+
+    with redirect_stdout(out):
+        assert cli.main(["profiles"]) == 0
+    assert not [ch for ch in out.getvalue() if ch in _CONTROLS and ch != "\n"]
+    assert out.getvalue().count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["\x9b6n", "a\u202eb", "x\x1b]0;t\x07", "\u2028"])
+def test_profile_text_refuses_c1_and_invisible_controls(value: str, config_dir: Path) -> None:
+    from wizard.core.profile import Profile, validate_field
+
+    for field in ("gateway.image_archive", "helm.kube_context", "gateway.ca_bundle"):
+        updated, error = validate_field(Profile(), field, "/tmp/" + value + ".pem")
+        assert updated is None and error and "control characters" in error, field

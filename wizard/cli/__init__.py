@@ -141,7 +141,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
             plan.write_script(target, plan.script(steps, name))
         except OSError as error:
             raise CommandError(f"{target}: cannot write: {error.strerror}", EXIT_FAILED) from None
-        print(f"Wrote {target}")
+        from wizard.core.text import clean
+
+        print(clean(f"Wrote {target}"))
         return EXIT_OK
     print(plan.render(steps), end="")
     return EXIT_OK

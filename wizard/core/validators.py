@@ -11,6 +11,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from wizard.core.text import is_clean
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -39,7 +41,7 @@ MAX_TEXT = 4096
 
 def plain_text(value: str, *, max_len: int = MAX_TEXT) -> str:
     """Refuse control characters (terminal escapes, NUL) and absurd lengths in any text field."""
-    if _CONTROL.search(value):
+    if _CONTROL.search(value) or not is_clean(value):  # C0, DEL, C1 (8-bit CSI), bidi overrides
         return _fail("must not contain control characters")
     if len(value) > max_len:
         return _fail(f"is too long ({len(value)} characters, at most {max_len})")
