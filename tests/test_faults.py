@@ -716,3 +716,25 @@ def test_profile_text_refuses_c1_and_invisible_controls(value: str, config_dir: 
     for field in ("gateway.image_archive", "helm.kube_context", "gateway.ca_bundle"):
         updated, error = validate_field(Profile(), field, "/tmp/" + value + ".pem")
         assert updated is None and error and "control characters" in error, field
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(
+    st.sampled_from(["gateway.port", "gateway.hostname", "docker.container_name", "gateway.auth_bypass"]),
+    st.one_of(st.integers(-2, 70000), st.booleans(), st.sampled_from(["aigw.test", "gw-2", "", "Bad Name"])),
+), min_size=1, max_size=6))
+def test_updates_never_lose_comments_or_other_fields(changes: list[tuple[str, object]]) -> None:
+    path = save("# keep me\n" + READY + "# and me\n")
+    profile, revision = store.load_with_revision(path)
+    for field, value in changes:
+        try:
+            profile, revision = store.update_field(path, field, value, revision)
+        except store.ProfileChanged:
+            pytest.fail("nothing else wrote the file")
+        except store.ProfileError as error:
+            assert error.field == field  # an invalid value, refused and named
+        text = path.read_text()
+        assert "# keep me" in text and "# and me" in text
+        on_disk, now = store.load_with_revision(path)
+        assert now == revision and on_disk.model_dump() == profile.model_dump()
+        assert store.load(path).gitlab.version == "17.5.0"
