@@ -3,8 +3,9 @@
 Requests go straight to GitLab (no proxy from this shell's environment), the way the
 gateway's container does by default. With `gateway.ca_bundle` set, certificates are
 verified against that bundle alone, as the gateway will (SSL_CERT_FILE replaces its
-trust store). `GITLAB_TOKEN`, when given, is sent only over verified connections and
-never appears in a result.
+trust store). `GITLAB_TOKEN`, when given, is sent only over verified HTTPS (plain HTTP
+only to a host written as a loopback address: 127.x.x.x, ::1, localhost) and never
+appears in a result.
 """
 
 from __future__ import annotations
@@ -41,6 +42,23 @@ def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     return is_ip(host) and ipaddress.ip_address(host).is_loopback
+
+
+def token_allowed(url: str) -> bool:
+    """Whether GITLAB_TOKEN may go to `url`: HTTPS, or plain HTTP to a loopback host as written
+    (no name that merely resolves to one: DNS could say anything)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _api_field(context: CheckContext) -> str:
@@ -229,12 +247,23 @@ def reachable(context: CheckContext) -> Outcome:
         return Outcome("skip", "gitlab.url is not set")
     where, field, target = f"{api}version", _api_field(context), _target(api)
     token = context.environ.get(TOKEN_ENV, "")
+    withheld = bool(token) and not token_allowed(where)
+    if withheld:
+        token = ""  # never over plain HTTP: anyone on the path would read it
     try:
         trust = trust_context(context)
     except (OSError, ssl.SSLError) as error:
         return Outcome("skip", f"gateway.ca_bundle cannot be loaded ({plain_error(error)}; see gateway.ca_bundle)")
     try:
-        return _judge(context, _get(where, trust, token), token, where)
+        response = _get(where, trust, token)
+        if withheld and response.status_code in (401, 403):
+            return Outcome(
+                "warn",
+                f"a GitLab API answered at {where}; {TOKEN_ENV} was not sent over plain HTTP, so the version was not compared",
+                "use https:// in gitlab.url (the token is sent over HTTPS only)",
+                "gitlab.url",
+            )
+        return _judge(context, response, token, where)
     except httpx.HTTPError as error:
         if not isinstance(root_os_error(error), ssl.SSLCertVerificationError):
             return connection_problem(error, target, field, isinstance(error, httpx.TimeoutException))

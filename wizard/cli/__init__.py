@@ -39,6 +39,7 @@ def run_tui(profile: str | None) -> int:
 def cmd_profiles(args: argparse.Namespace) -> int:
     from wizard.core import store
     from wizard.core.profile import problems
+    from wizard.core.text import clean
 
     entries = store.list_profiles()
     if args.json:
@@ -53,13 +54,14 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             }
             for entry in entries
         ]
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2))  # JSON escapes every control character itself
         return EXIT_OK
     if not entries:
         print("No profiles yet. Run `aigw-wizard` to create one.")
         return EXIT_OK
-    width = max(len(entry.name) for entry in entries)
-    for entry in entries:
+    names = [clean(entry.name) for entry in entries]
+    width = max(len(name) for name in names)
+    for name, entry in zip(names, entries, strict=True):
         if entry.profile is None:
             state = f"cannot be read: {entry.error.message if entry.error else ''}"
             target = "?"
@@ -67,27 +69,63 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             missing = problems(entry.profile)
             state = "ready" if not missing else f"incomplete ({len(missing)} to fill in)"
             target = entry.profile.target or "-"
-        print(f"{entry.name:<{width}}  {target:<6}  {entry.modified:%Y-%m-%d %H:%M}  {state}")
+        print(clean(f"{name:<{width}}  {target:<6}  {entry.modified:%Y-%m-%d %H:%M}  {state}"))
     return EXIT_OK
+
+
+def _problem_lines(ref: str) -> tuple[Path, list[str], bool]:
+    """(the file, one line per problem naming the file and field, whether it loads at all)."""
+    from wizard.core import store
+    from wizard.core.text import clean
+
+    try:
+        path = store.resolve(ref)
+        profile, found = store.problems_of(path)
+    except store.ProfileError as error:
+        raise CommandError(clean(str(error))) from None
+    return path, [clean(f"{path}: {problem}") for problem in found], profile is not None
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    _profile, _name, path = load_profile(args.profile)
-    print(f"# {path}")
-    print(path.read_text(encoding="utf-8"), end="")
-    return EXIT_OK
+    """The file as written (control characters made visible), then its problems on stderr."""
+    from wizard.core import store
+    from wizard.core.text import clean, clean_block
+
+    try:
+        path = store.resolve(args.profile)
+        raw = store.read_raw(path)
+        text = raw.decode("utf-8")
+    except store.ProfileError as error:
+        raise CommandError(clean(str(error))) from None
+    except UnicodeDecodeError:
+        raise CommandError(clean(f"{path}: is not UTF-8 text (binary file?)")) from None
+    print(f"# {clean(str(path))}")
+    print(clean_block(text), end="" if text.endswith("\n") else "\n")
+    sys.stdout.flush()
+    _path, lines, loads = _problem_lines(args.profile)
+    if loads:
+        return EXIT_OK
+    for line in lines:
+        print(line, file=sys.stderr)
+    return EXIT_USAGE
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from wizard.core.profile import problems
+    """Every problem, one line each, naming its field: invalid values first, then missing ones."""
+    from wizard.core import store
+    from wizard.core.files import loose_permissions
+    from wizard.core.text import clean
 
-    profile, _name, path = load_profile(args.profile)
-    found = problems(profile)
-    for problem in found:
-        print(f"{path}: {problem}", file=sys.stderr)
-    if found:
+    path, lines, _loads = _problem_lines(args.profile)
+    for line in lines:
+        print(line, file=sys.stderr)
+    loose = loose_permissions(path)
+    if loose:
+        print(clean(f"warning: {loose}: others can change what gets installed (chmod 600, chown to you)"), file=sys.stderr)
+    if lines:
         return EXIT_USAGE
-    print(f"{path}: ready to apply ({profile.target})")
+    profile = store.load(path)
+    print(clean(f"{path}: ready to apply ({profile.target})"))
     if profile.gateway.auth_bypass:
         print("warning: gateway.auth_bypass is ON (AIGW_AUTH__BYPASS_EXTERNAL=true): troubleshooting only", file=sys.stderr)
     return EXIT_OK
@@ -103,7 +141,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
             plan.write_script(target, plan.script(steps, name))
         except OSError as error:
             raise CommandError(f"{target}: cannot write: {error.strerror}", EXIT_FAILED) from None
-        print(f"Wrote {target}")
+        from wizard.core.text import clean
+
+        print(clean(f"Wrote {target}"))
         return EXIT_OK
     print(plan.render(steps), end="")
     return EXIT_OK
@@ -150,15 +190,59 @@ def _extension_registrars() -> list[Callable[..., None]]:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        if not arguments:  # the common case, straight to the wizard: no parsers to build
-            return run_tui(None)
-        args = build_parser().parse_args(arguments)
-        return int(args.func(args))
+        return _dispatch(arguments)
     except CommandError as error:
-        print(f"aigw-wizard: {error}", file=sys.stderr)
+        _say(str(error))
         return error.code
     except KeyboardInterrupt:
-        print("aigw-wizard: interrupted", file=sys.stderr)
+        _say("interrupted")
         return 130
     except BrokenPipeError:
+        _quiet_stdout()
         return EXIT_OK
+    except SystemExit:
+        raise  # argparse's own usage errors and --help
+    except Exception as error:  # the last resort: one line, never a traceback
+        from wizard.core.errors import WizardError
+
+        if isinstance(error, WizardError):
+            _say(error.message)
+            for remedy in error.remedies:
+                _say(f"  {remedy}", prefix=False)
+        elif isinstance(error, OSError) and error.strerror:
+            where = f"{error.filename}: " if error.filename else ""
+            _say(f"cannot use {where}{error.strerror}")
+        else:
+            _say(f"unexpected error: {type(error).__name__}: {error}")
+        return EXIT_FAILED
+
+
+def _dispatch(arguments: list[str]) -> int:
+    if not arguments:  # the common case, straight to the wizard: no parsers to build
+        return run_tui(None)
+    args = build_parser().parse_args(arguments)
+    return int(args.func(args))
+
+
+def _say(message: str, *, prefix: bool = True) -> None:
+    """An error for the user on stderr, every control character in it made visible."""
+    from wizard.core.text import clean_block
+
+    text = clean_block(message).strip("\n") or "failed"
+    if prefix:
+        text = f"aigw-wizard: {text}"
+    try:
+        print(text, file=sys.stderr)
+    except (OSError, ValueError):
+        pass  # stderr is gone too: the exit code still tells
+
+
+def _quiet_stdout() -> None:
+    # The reader went away (`| head`): make the interpreter's final flush harmless.
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

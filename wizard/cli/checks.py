@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, CommandError, load_profile
+from wizard.core.text import clean
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -89,9 +90,9 @@ def _live_table(results: Iterable[CheckResult], console: Console) -> list[CheckR
     with Live(Group(table, spinner), console=console, refresh_per_second=12, transient=False) as live:
         for result in results:
             finished.append(result)
-            text = escape(result.detail)
+            text = escape(clean(result.detail))
             if result.remedy:
-                text += f"\n[italic]→ {escape(result.remedy)}[/]"
+                text += f"\n[italic]→ {escape(clean(result.remedy))}[/]"
             style = _STYLE[result.status]
             table.add_row(f"[{style}]{result.status.upper()}[/]", escape(result.id), text, str(result.duration_ms))
         live.update(table)  # the spinner goes; the table stays on screen
@@ -100,9 +101,9 @@ def _live_table(results: Iterable[CheckResult], console: Console) -> list[CheckR
 
 def format_result(result: CheckResult) -> str:
     """One plain line per result, plus an indented remedy line for problems."""
-    line = f"{result.status.upper():<4}  {result.id}: {result.detail} ({result.duration_ms} ms)"
+    line = f"{result.status.upper():<4}  {result.id}: {clean(result.detail)} ({result.duration_ms} ms)"
     if result.remedy:
-        line += f"\n      fix: {result.remedy}"
+        line += f"\n      fix: {clean(result.remedy)}"
     return line
 
 

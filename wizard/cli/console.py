@@ -2,6 +2,10 @@
 
 On a terminal, pulls show live progress bars and log lines stream above them; otherwise
 every event is one plain line. The TUI consumes the very same events.
+
+Every text in an event may come from outside (container logs, helm output, file names):
+it passes `wizard.core.text.clean` before it is printed, so no control character or escape
+sequence reaches the terminal, and Rich markup in it is escaped.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 
 from wizard.core.events import Event, LogLine, Result, StepFinished, StepStarted
 from wizard.core.events import Progress as ProgressEvent
+from wizard.core.text import clean
 
 _STATUS_STYLE = {"ok": "green", "skipped": "dim", "failed": "bold red", "cancelled": "yellow"}
 _LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "red"}
 
 
 def make_console(stream: TextIO | None = None) -> Console:
-    return Console(file=stream, highlight=False, soft_wrap=True)
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
 def render_events(events: Iterable[Event], console: Console) -> Result | None:
@@ -37,7 +42,7 @@ def render_events(events: Iterable[Event], console: Console) -> Result | None:
             if isinstance(event, ProgressEvent):
                 if not console.is_terminal:
                     continue  # per-layer percentages would flood a log file
-                label = event.label or event.key
+                label = clean(event.label or event.key)
                 if event.key not in tasks:
                     tasks[event.key] = bars.add_task(escape(label), total=event.total)
                 bars.update(tasks[event.key], completed=event.current, total=event.total, description=escape(label))
@@ -59,7 +64,8 @@ def format_event(event: Event, *, rich: bool = False) -> str:
         return f"[{name}]{text}[/]" if rich and name else text
 
     def text(value: str) -> str:
-        return escape(value) if rich else value
+        shown = clean(value)
+        return escape(shown) if rich else shown
 
     if isinstance(event, StepStarted):
         return style("==> ", "bold cyan") + text(event.title)

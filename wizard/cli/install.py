@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
+from wizard.core.text import clean, clean_block
 from wizard.install.base import StatusReport
 
 if TYPE_CHECKING:
@@ -98,7 +100,7 @@ def run_verb(profile: Profile, name: str, command: str, **options: Any) -> int:
     with cancel_on_signals() as cancel:
         stream = run(profile, name, command, cancel, **options)
         result = render_events(stream, console)
-    console.print(f"[dim]Log: {stream.log_path}[/]")
+    console.print(f"Log: {clean(str(stream.log_path))}", style="dim", markup=False)
     return EXIT_OK if result and result.ok else EXIT_FAILED
 
 
@@ -112,6 +114,27 @@ def run_preflight(profile: Profile, name: str) -> None:
         raise CommandError("preflight checks failed: fix the rows marked FAIL, or pass --skip-checks", EXIT_FAILED)
 
 
+def exclusive(verb: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a verb that changes an installation under the profile's lock (one run at a time)."""
+
+    def locked(args: argparse.Namespace) -> int:
+        from wizard.core import lock, store
+        from wizard.core.files import loose_permissions
+
+        try:
+            path = store.resolve(args.profile)
+        except store.ProfileError as error:
+            raise CommandError(str(error)) from None
+        loose = loose_permissions(path) if os.geteuid() == 0 else None
+        if loose:
+            print(clean(f"WARNING: {loose}: others decide what root installs (chown root, chmod 600)"), file=sys.stderr)
+        with lock.hold(store.name_of(path), verb.__name__.removeprefix("cmd_")):
+            return verb(args)
+
+    return locked
+
+
+@exclusive
 def cmd_apply(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile, ready=True)
     return apply_profile(profile, name, args, command="apply")
@@ -129,6 +152,7 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
     return run_verb(profile, name, command)
 
 
+@exclusive
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from wizard.core import store
     from wizard.core.profile import validate_field
@@ -145,7 +169,18 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     args.skip_checks = True  # an upgrade keeps everything but the image; its rollback is the safety net
     code = apply_profile(profile, name, args, command="upgrade")
     if code == EXIT_OK:
-        store.save(profile, path)
+        # Only the fields the upgrade changed, on top of the file as it is now (edits made
+        # meanwhile survive); a file that no longer loads is left alone and the user told.
+        try:
+            for field in ("gitlab.version", "gateway.tag"):
+                value = profile.gitlab.version if field == "gitlab.version" else profile.gateway.tag
+                store.update_field(path, field, value, None)
+        except (store.ProfileError, OSError) as error:
+            raise CommandError(
+                f"the gateway now runs {profile.image_tag}, but {path} could not be updated ({error}): "
+                f"set gateway.tag = \"{profile.gateway.tag}\" and gitlab.version = \"{profile.gitlab.version}\" in it by hand",
+                EXIT_FAILED,
+            ) from None
     return code
 
 
@@ -163,17 +198,19 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def print_status(name: str, report: StatusReport) -> None:
     health = {True: "healthy", False: "unhealthy", None: "unknown"}[report.healthy]
-    print(f"{name}: {report.state}" + (f", {health}" if report.installed else ""))
+    # What the engine reports (labels, states, drifted values) is outside text: cleaned.
+    print(clean(f"{name}: {report.state}" + (f", {health}" if report.installed else "")))
     if report.image:
-        print(f"  image: {report.image}")
+        print(clean(f"  image: {report.image}"))
     for key, value in report.details.items():
-        print(f"  {key}: {value}")
+        print(f"  {clean(str(key))}: {clean_block(str(value))}")
     if report.drift:
         print("  drift (running vs profile):")
         for drift in report.drift:
-            print(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}")
+            print(clean(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}"))
 
 
+@exclusive
 def cmd_uninstall(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile)
     confirm(f"Remove the AI gateway of profile {name}?", args.yes)

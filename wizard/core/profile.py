@@ -39,6 +39,7 @@ def _unless_empty(check: Callable[[str], str]) -> AfterValidator:
 
 Text = Annotated[str, AfterValidator(validators.plain_text)]
 Url = Annotated[str, _unless_empty(validators.http_url)]
+GitLabUrl = Annotated[str, _unless_empty(validators.gitlab_url)]
 ApiUrl = Annotated[str, _unless_empty(validators.api_url)]
 GitLabVersion = Annotated[str, _unless_empty(validators.gitlab_version)]
 GatewayHost = Annotated[str, _unless_empty(validators.hostname)]
@@ -61,8 +62,9 @@ class Section(BaseModel):
 class GitLab(Section):
     """The GitLab instance the gateway serves."""
 
-    url: Url = ""
-    """Base URL of GitLab, e.g. https://gitlab.example.com (becomes AIGW_GITLAB_URL)."""
+    url: GitLabUrl = ""
+    """Base URL of GitLab, e.g. https://gitlab.example.com (becomes AIGW_GITLAB_URL); a pasted
+    API root (…/api/v4) is cut back to the base URL."""
     api_url: ApiUrl = ""
     """REST API root (AIGW_GITLAB_API_URL); derived from `url` when empty."""
     version: GitLabVersion = ""
@@ -170,6 +172,8 @@ class Profile(BaseModel):
     docker: Docker = Field(default_factory=Docker)
     helm: Helm = Field(default_factory=Helm)
     _base_dir: Path | None = PrivateAttr(default=None)
+    _source: Path | None = PrivateAttr(default=None)
+    """The file this profile was loaded from (as named, a symlink stays a symlink)."""
 
     @property
     def image_tag(self) -> str:
@@ -268,6 +272,7 @@ def validate_field(profile: Profile, field: str, value: Any) -> tuple[Profile | 
                 return None, problem.message
         return None, str(problems_from_validation_error(error)[0])
     updated._base_dir = profile._base_dir
+    updated._source = profile._source
     return updated, None
 
 
@@ -308,3 +313,66 @@ def problems(profile: Profile) -> list[FieldProblem]:
             need("helm.repo_url", helm.repo_url, f"is required to add the {helm.repo_name!r} repository")
     return found
 
+
+
+def collect_problems(data: dict[str, Any]) -> tuple[Profile | None, list[FieldProblem]]:
+    """Every problem of a parsed profile file: each invalid value, then each missing one.
+
+    Pydantic reports every invalid value at once; to say what is *missing* as well, the
+    invalid values are set aside (as if not written) and the rest is validated again. Returns
+    the profile when there was nothing invalid (it may still be incomplete).
+    """
+    invalid: list[FieldProblem] = []
+    remaining: Any = data
+    for _attempt in range(8):
+        try:
+            profile = Profile.model_validate(remaining)
+        except ValidationError as error:
+            found = problems_from_validation_error(error)
+            known = {(problem.field, problem.message) for problem in invalid}
+            invalid += [problem for problem in found if (problem.field, problem.message) not in known]
+            pruned = _without(remaining, [tuple(item["loc"]) for item in error.errors()])
+            if pruned == remaining:
+                return None, invalid
+            remaining = pruned
+            continue
+        if not invalid:
+            return profile, problems(profile)
+        named = {problem.field for problem in invalid}
+        missing = [
+            problem for problem in problems(profile)
+            if not any(problem.field == field or problem.field.startswith(field + ".") for field in named)
+        ]
+        return None, invalid + missing
+    return None, invalid
+
+
+def _without(data: Any, locations: list[tuple[Any, ...]]) -> Any:
+    """A copy of `data` with the value at each location removed (a whole entry for a bad key)."""
+    if not isinstance(data, dict):
+        return {}
+    copy = _deep_copy(data)
+    for location in locations:
+        table: Any = copy
+        for part in location[:-1]:
+            if not isinstance(table, dict) or part not in table or not isinstance(table[part], dict):
+                break
+            table = table[part]
+        else:
+            if location and isinstance(table, dict):
+                table.pop(location[-1], None)
+            continue
+        # The location runs through something that is not a table: drop its first non-table.
+        table = copy
+        for part in location:
+            if not isinstance(table, dict) or part not in table:
+                break
+            if not isinstance(table[part], dict):
+                del table[part]
+                break
+            table = table[part]
+    return copy
+
+
+def _deep_copy(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deep_copy(value) if isinstance(value, dict) else value for key, value in data.items()}

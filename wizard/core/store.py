@@ -2,49 +2,73 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-import stat
-import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from wizard.core import paths, validators
+from wizard.core import files, paths, validators
 from wizard.core.errors import WizardError
-from wizard.core.profile import SCHEMA_VERSION, Profile, problems_from_validation_error
+from wizard.core.profile import (
+    SCHEMA_VERSION,
+    FieldProblem,
+    Profile,
+    collect_problems,
+    validate_field,
+)
 
 MAX_PROFILE_BYTES = 1024 * 1024
 
 
 class ProfileError(WizardError):
-    """A profile that cannot be used, with a one-line reason naming the file and field.
-
-    `message` is the reason alone; `str()` names the file (and field) first.
-    """
+    """A profile that cannot be used, with a one-line reason naming the file and field."""
 
     def __init__(self, path: Path | str, message: str, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.path = Path(path)
-        self.where = f"{self.path}: {field}: " if field else f"{self.path}: "
 
     def __str__(self) -> str:
-        return self.where + self.message
+        return f"{self.path}: {self.field}: {self.message}" if self.field else f"{self.path}: {self.message}"
 
 
 class ProfileInvalid(ProfileError):
-    """The file parsed as TOML but holds values a profile cannot have (every problem listed)."""
+    """The file parsed as TOML but holds values a profile cannot have (every problem listed:
+    the invalid values first, then what is missing)."""
 
-    def __init__(self, path: Path, problems: list[Any]) -> None:
+    def __init__(self, path: Path, problems: list[FieldProblem]) -> None:
         self.problems = problems
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(path, first.message + more, field=first.field)
+
+
+class ProfileChanged(ProfileError):
+    """The file changed on disk since the caller read it: nothing was written.
+
+    `profile` and `revision` are the file as it is now (profile None when it no longer
+    loads), so the caller can reload and tell the user.
+    """
+
+    def __init__(self, path: Path, profile: Profile | None, revision: Revision | None) -> None:
+        super().__init__(path, "changed on disk since it was read (edited by hand or by another aigw-wizard); reload it")
+        self.profile = profile
+        self.revision = revision
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What a profile file held when it was read: compare two to see whether it changed."""
+
+    digest: str
+    """SHA-256 of the file's bytes ("" when there was no file)."""
+
+    @classmethod
+    def of(cls, raw: bytes | None) -> Revision:
+        return cls(hashlib.sha256(raw).hexdigest() if raw is not None else "")
 
 
 def resolve(ref: str) -> Path:
@@ -62,25 +86,20 @@ def name_of(path: Path) -> str:
     return path.stem
 
 
-def read_data(path: Path) -> dict[str, Any]:
-    """Parse the TOML at `path`, refusing anything that is not a small regular text file."""
+def read_raw(path: Path) -> bytes:
+    """The profile file's bytes: a small regular file only (a FIFO never blocks)."""
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        kind = "is a dangling symlink" if path.is_symlink() else "does not exist"
-        raise ProfileError(path, f"profile {kind}") from None
-    except OSError as error:
-        raise ProfileError(path, f"cannot be read: {error.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ProfileError(path, "is a directory, not a profile file")
-    if not stat.S_ISREG(info.st_mode):
-        raise ProfileError(path, "is not a regular file")
-    if info.st_size > MAX_PROFILE_BYTES:
-        raise ProfileError(path, f"is {info.st_size} bytes; a profile is at most 1 MiB")
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ProfileError(path, f"cannot be read: {error.strerror}") from None
+        raw = files.read_bounded(path, MAX_PROFILE_BYTES, "a profile")
+    except files.FileRefused as error:
+        reason = error.reason
+        if reason == "does not exist" or reason == "is a dangling symlink":
+            reason = f"profile {reason}"
+        raise ProfileError(path, reason) from None
+    return raw
+
+
+def parse(path: Path, raw: bytes) -> dict[str, Any]:
+    """TOML from a profile file's bytes, or a one-line ProfileError."""
     if not raw.strip():
         raise ProfileError(path, "is empty")
     try:
@@ -91,6 +110,13 @@ def read_data(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProfileError(path, f"is not valid TOML: {error}") from None
+    except RecursionError:
+        raise ProfileError(path, "is not valid TOML: values nested too deeply") from None
+
+
+def read_data(path: Path) -> dict[str, Any]:
+    """Parse the TOML at `path`, refusing anything that is not a small regular text file."""
+    return parse(path, read_raw(path))
 
 
 def _migrate_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
@@ -122,46 +148,119 @@ def migrate(path: Path, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(ref: str | Path) -> Profile:
+    return load_with_revision(ref)[0]
+
+
+def load_with_revision(ref: str | Path) -> tuple[Profile, Revision]:
+    """The profile and the revision of the file it came from (for `update_field`)."""
     path = ref if isinstance(ref, Path) else resolve(ref)
-    data = migrate(path, read_data(path))
-    try:
-        profile = Profile.model_validate(data)
-    except ValidationError as error:
-        raise ProfileInvalid(path, problems_from_validation_error(error)) from None
+    raw = read_raw(path)
+    return _from_raw(path, raw), Revision.of(raw)
+
+
+def _from_raw(path: Path, raw: bytes) -> Profile:
+    data = migrate(path, parse(path, raw))
+    profile, found = collect_problems(data)
+    if profile is None:
+        raise ProfileInvalid(path, found or [FieldProblem("(profile)", "is not a valid profile")])
     profile._base_dir = path.resolve().parent
+    profile._source = path
     return profile
 
 
+def problems_of(ref: str | Path) -> tuple[Profile | None, list[FieldProblem]]:
+    """Every problem of a profile file, one per field: invalid values, then missing ones.
+
+    A file that cannot be read or parsed at all raises ProfileError (one problem, no field).
+    """
+    path = ref if isinstance(ref, Path) else resolve(ref)
+    return collect_problems(migrate(path, read_data(path)))
+
+
 def save(profile: Profile, ref: str | Path) -> Path:
-    """Write atomically (temp file + os.replace), mode 0600, in a 0700 folder.
+    """Write atomically (unique temp file + rename), mode 0600, in a 0700 folder; through a
+    symlink, the link's target is replaced and the link kept.
 
     An existing file that does not load is left alone: it may hold the user's hand edits.
     """
     path = ref if isinstance(ref, Path) else resolve(ref)
     existing = None
     if path.exists() or path.is_symlink():
-        load(path)  # raises ProfileError instead of overwriting what we could not read
-        existing = path.read_text(encoding="utf-8")
-    folder = path.parent
+        raw = read_raw(path)
+        _from_raw(path, raw)  # raises ProfileError instead of overwriting what we could not read
+        existing = raw.decode("utf-8")
+    _prepare_folder(path)
+    files.write_private(path, render(profile, existing).encode("utf-8"))
+    return path
+
+
+def _prepare_folder(path: Path) -> None:
+    folder = files.write_target(path).parent
     if folder == paths.profiles_dir():
         paths.ensure_private_dir(folder)
-    else:
-        folder.mkdir(parents=True, exist_ok=True)
-    content = render(profile, existing).encode("utf-8")
-    _remove_stale_temp_files(path)
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+
+
+def update_field(path: Path, field: str, value: Any, expected: Revision | None) -> tuple[Profile, Revision]:
+    """Set one dotted field in the file as it is on disk now, leaving everything else as written.
+
+    `expected` is the revision the caller last read (from `load_with_revision` or a previous
+    `update_field`); when the file differs now, nothing is written and `ProfileChanged`
+    carries the file's current state. `expected=None` skips that comparison (the CLI's
+    `upgrade` saving its new tag). A file that does not load is never overwritten
+    (ProfileError); an invalid value raises ProfileError naming the field. Returns the
+    profile as saved and its new revision.
+    """
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(folder)
-    return path
+        raw: bytes | None = read_raw(path)
+    except ProfileError:
+        if path.exists() or path.is_symlink():
+            raise
+        raw = None
+    current_revision = Revision.of(raw)
+    current: Profile | None = None
+    if raw is not None:
+        try:
+            current = _from_raw(path, raw)
+        except ProfileError:
+            if expected is not None and current_revision != expected:
+                raise ProfileChanged(path, None, current_revision) from None
+            raise
+    if expected is not None and current_revision != expected:
+        raise ProfileChanged(path, current, current_revision)
+    base = current or Profile()
+    if current is None:
+        base._base_dir = path.resolve().parent
+        base._source = path
+    updated, error = validate_field(base, field, value)
+    if updated is None:
+        raise ProfileError(path, error or "is not valid", field=field)
+    if current is not None and updated.model_dump() == current.model_dump():
+        return current, current_revision  # nothing to change: the file stays as written
+    import tomlkit
+
+    document = tomlkit.parse(raw.decode("utf-8")) if raw is not None else tomlkit.document()
+    section, _, name = field.partition(".")
+    new_value = updated.model_dump()[section] if not name else updated.model_dump()[section][name]
+    if name:
+        if section not in document or not isinstance(document[section], dict):
+            document[section] = tomlkit.table()
+        table: Any = document[section]
+        key = name
+    else:
+        table, key = document, section
+    if new_value is None:
+        table.pop(key, None)
+    elif key not in table or table[key] != new_value:
+        table[key] = new_value
+    if "schema_version" not in document:
+        document["schema_version"] = SCHEMA_VERSION
+    content = tomlkit.dumps(document).encode("utf-8")
+    saved = _from_raw(path, content)  # what we write must load, and load as intended
+    if saved.model_dump() != updated.model_dump():
+        raise ProfileError(path, "could not be updated without changing other settings", field=field)
+    _prepare_folder(path)
+    files.write_private(path, content)
+    return saved, Revision.of(content)
 
 
 def render(profile: Profile, existing: str | None = None) -> str:
@@ -185,30 +284,6 @@ def _update_table(table: Any, data: dict[str, Any]) -> None:
             _update_table(table[key], value)
         elif key not in table or table[key] != value:
             table[key] = value
-
-
-def _remove_stale_temp_files(path: Path) -> None:
-    """A writer killed between creating its temp file and the rename (SIGKILL, power loss)
-    leaves `.NAME.toml.XXXX.tmp` behind; they are ours alone, and never the profile."""
-    for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
-        try:
-            stale.unlink()
-        except OSError:
-            pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable; not every filesystem allows opening a directory.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def create(name: str, profile: Profile | None = None) -> Path:
@@ -238,17 +313,27 @@ class ProfileEntry:
 
 
 def list_profiles() -> list[ProfileEntry]:
+    """Every `*.toml` in the profiles folder; one that cannot be read is listed with why.
+
+    Never blocks (FIFOs are refused unread) and never raises for one bad file.
+    """
     folder = paths.profiles_dir()
-    if not folder.is_dir():
+    try:
+        if not folder.is_dir():
+            return []
+        candidates = sorted(folder.glob("*.toml"))
+    except OSError:
         return []
     entries = []
-    for path in sorted(folder.glob("*.toml")):
+    for path in candidates:
         try:
             modified = datetime.fromtimestamp(path.lstat().st_mtime)
-        except OSError:
+        except (OSError, ValueError, OverflowError):
             continue
         try:
             entries.append(ProfileEntry(path.stem, path, modified, load(path), None))
         except ProfileError as error:
             entries.append(ProfileEntry(path.stem, path, modified, None, error))
+        except Exception as error:  # a bug must not hide the other profiles
+            entries.append(ProfileEntry(path.stem, path, modified, None, ProfileError(path, f"cannot be read: {error!r}")))
     return entries

@@ -11,6 +11,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from wizard.core.text import is_clean
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -39,7 +41,7 @@ MAX_TEXT = 4096
 
 def plain_text(value: str, *, max_len: int = MAX_TEXT) -> str:
     """Refuse control characters (terminal escapes, NUL) and absurd lengths in any text field."""
-    if _CONTROL.search(value):
+    if _CONTROL.search(value) or not is_clean(value):  # C0, DEL, C1 (8-bit CSI), bidi overrides
         return _fail("must not contain control characters")
     if len(value) > max_len:
         return _fail(f"is too long ({len(value)} characters, at most {max_len})")
@@ -98,6 +100,16 @@ def http_url(value: str) -> str:
         return _fail("must name a host, like https://gitlab.example.com")
     hostname(parts.hostname, allow_loopback=True)
     return value.rstrip("/")
+
+
+def gitlab_url(value: str) -> str:
+    """GitLab's base URL; an API root pasted by mistake (…/api/v4, …/api/v4/) is cut back."""
+    url = http_url(value)
+    while url.endswith("/api/v4"):
+        url = url.removesuffix("/api/v4").rstrip("/")
+    if not urlsplit(url).hostname:
+        return _fail("must name a host, like https://gitlab.example.com")
+    return url
 
 
 def api_url(value: str) -> str:
@@ -172,7 +184,7 @@ def docker_name(value: str) -> str:
 
 def env_name(value: str) -> str:
     """A variable name for `extra_env`: not one the wizard sets, and no secrets."""
-    if not _ENV_NAME.match(value):
+    if not _ENV_NAME.fullmatch(value):
         return _fail(f"{value!r} is not a valid environment variable name")
     if value in MANAGED_ENV:
         return _fail(f"{value} is set by the wizard from {MANAGED_ENV[value]}: set that instead")
@@ -216,7 +228,7 @@ def duration_seconds(value: str) -> int:
 
 
 def profile_name(value: str) -> str:
-    if not _PROFILE_NAME.match(value):
+    if not _PROFILE_NAME.fullmatch(value):
         return _fail(
             f"{value!r} is not a valid profile name (letters, digits, . _ -, at most 64, not starting with . or -)"
         )
