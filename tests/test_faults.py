@@ -111,7 +111,7 @@ def test_a_sequence_is_shown_not_obeyed() -> None:
 # With AIGW_TEST_GATE set, it waits (holding the lock) until the test writes to that FIFO.
 FAKE_ENGINE = textwrap.dedent("""\
     import os, sys
-    import wizard.cli.install as install
+    import wizard.install as install
     from wizard import cli
     from wizard.core.events import Address, LogLine, Result, StepFinished, StepStarted
     HOSTILE = {hostile!r}
@@ -465,7 +465,7 @@ def test_any_other_exception_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys
 
 def test_an_upgrade_whose_profile_cannot_be_saved_says_so(config_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    import wizard.cli.install as install
+    import wizard.install as install
 
     path = save(READY)
 
@@ -649,7 +649,7 @@ def test_apply_as_root_warns_about_a_profile_others_can_change(config_dir: Path)
 def test_an_upgrade_over_a_profile_hand_edited_invalid_meanwhile_leaves_it_alone(
     config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import wizard.cli.install as install
+    import wizard.install as install
 
     path = save(READY)
 
@@ -669,7 +669,7 @@ def test_an_upgrade_over_a_profile_hand_edited_invalid_meanwhile_leaves_it_alone
 
 
 def test_an_upgrade_keeps_edits_made_meanwhile(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import wizard.cli.install as install
+    import wizard.install as install
 
     path = save(READY)
 
