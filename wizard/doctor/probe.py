@@ -23,6 +23,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from wizard.core.spec import LABEL_MANAGED
 from wizard.tools.gitlab import GitLabClient, GitLabError
@@ -36,7 +37,7 @@ PROBE_REPOSITORY = "aigw-wizard/doctor-probe"
 SIDECAR_SUFFIX = "-doctor-probe"
 PROBE_TIMEOUT_S = 5
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
-_APPLETS = ("sh", "wget", "ssl_client", "cat", "echo", "printf")
+_APPLETS = ("sh", "wget", "ssl_client", "nc", "timeout", "cat", "echo", "printf")
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,17 @@ out["version"] = get(api + "version")
 print(json.dumps(out))
 """.replace("@TIMEOUT@", str(PROBE_TIMEOUT_S))
 
+# Connect with nc first: it names the failure (refused, bad address), and busybox wget can
+# crash on a refused connection. Arguments come in fours: key, URL, host, port.
 _SIDECAR_SCRIPT = """\
 probe() {
-  body=$(wget -q -O - -T @TIMEOUT@ "$2" 2>/probe-err); rc=$?
+  if ! printf 'HEAD / HTTP/1.0\\r\\n\\r\\n' | nc -w @TIMEOUT@ "$3" "$4" >/dev/null 2>/probe-err; then
+    printf '@@begin %s\\n\\n@@stderr\\n' "$1"; cat /probe-err; printf '@@end %s 1\\n' "$1"; return
+  fi
+  body=$(timeout @TIMEOUT@ wget -q -O - "$2" 2>/probe-err); rc=$?
   printf '@@begin %s\\n%s\\n@@stderr\\n' "$1" "$body"; cat /probe-err; printf '@@end %s %s\\n' "$1" "$rc"
 }
-probe "$1" "$2"
-[ -n "$3" ] && probe "$3" "$4"
+while [ $# -ge 4 ]; do probe "$1" "$2" "$3" "$4"; shift 4; done
 exit 0
 """.replace("@TIMEOUT@", str(PROBE_TIMEOUT_S))
 
@@ -180,14 +185,14 @@ def probe_image(client: DockerClient) -> str | None:
     busybox = static_busybox()
     if busybox is None:
         return None
-    data = busybox.read_bytes()
-    ref = f"{PROBE_REPOSITORY}:busybox-{hashlib.sha256(data).hexdigest()[:12]}"
+    context = _context(busybox.read_bytes())
+    ref = f"{PROBE_REPOSITORY}:busybox-{hashlib.sha256(context).hexdigest()[:12]}"
     try:
         client.images.get(ref)
         return ref
     except docker.errors.ImageNotFound:
         pass
-    client.images.build(fileobj=io.BytesIO(_context(data)), custom_context=True, tag=ref, pull=False, rm=True, forcerm=True, labels={LABEL_MANAGED: "true"})
+    client.images.build(fileobj=io.BytesIO(context), custom_context=True, tag=ref, pull=False, rm=True, forcerm=True, labels={LABEL_MANAGED: "true"})
     return ref
 
 
@@ -199,8 +204,12 @@ def _run_sidecar(client: DockerClient, image: str, container: Container, *pairs:
         client.api.remove_container(name, force=True)  # a leftover of an interrupted run
     except docker.errors.NotFound:
         pass
+    arguments = []
+    for key, url in zip(pairs[::2], pairs[1::2], strict=True):
+        parts = urlsplit(url)
+        arguments += [key, url, parts.hostname or "", str(parts.port or (443 if parts.scheme == "https" else 80))]
     sidecar = client.containers.create(
-        image, ["sh", "-c", _SIDECAR_SCRIPT, "probe", *pairs], name=name,
+        image, ["sh", "-c", _SIDECAR_SCRIPT, "probe", *arguments], name=name,
         network_mode=f"container:{container.id}", labels={LABEL_MANAGED: "true"},
     )
     try:
@@ -247,6 +256,8 @@ def _wget_probe(url: str, code: str, body: str, errors: list[str]) -> Probe:
             words = problem.split("HTTP/", 1)[1].split()
             if len(words) > 1 and words[1].isdigit():
                 return Probe(url, int(words[1]), body=parsed)
+    if code.isdigit() and int(code) > 128:
+        return Probe(url, error="; ".join(problems) or f"wget crashed (signal {int(code) - 128}) after connecting")
     return Probe(url, error="; ".join(problems) or f"wget exited {code}")
 
 
