@@ -117,15 +117,16 @@ def test_a_reachable_gitlab_passes_all_three() -> None:
         ),
         docker_profile(), NAME,
     )
-    assert [finding.status for finding in found] == ["pass", "pass", "pass"]
+    assert [finding.status for finding in found] == ["pass", "pass", "pass", "pass"]
+    assert found[0].id == "reach.method" and "probed from test" in found[0].detail
 
 
 def test_an_unreachable_gitlab_names_the_reach_fields() -> None:
     refused = probe.Probe("http://127.0.0.1:9/.well-known/openid-configuration", error="Connection refused")
     found = doctor_docker.reach_findings(_probes(refused, probe.Probe("", error="no jwks_uri"), probe.Probe("v", error="Connection refused")), docker_profile(), NAME)
     discovery = next(finding for finding in found if finding.id == "reach.discovery")
-    assert discovery.status == "fail" and discovery.field == "docker.extra_hosts"
-    assert "Connection refused" in discovery.detail and "gateway.ca_bundle" in discovery.remedy
+    assert discovery.status == "fail" and discovery.field == "gitlab.url"
+    assert "Connection refused" in discovery.detail and "is loopback" in discovery.detail
 
 
 def test_an_untrusted_certificate_points_at_the_ca_bundle() -> None:
@@ -207,10 +208,42 @@ def test_key_variables_are_judged_without_showing_values() -> None:
 def test_an_empty_portal_variable_fails_and_offline_needs_both_at_gitlab() -> None:
     profile = docker_profile()
     known = facts(profile)
-    [empty] = doctor_docker._portal({"DUO_WORKFLOW_AUTH__OIDC_CUSTOMER_PORTAL_URL": ""}, profile, known)
+    [empty] = doctor_docker._portal({"DUO_WORKFLOW_AUTH__OIDC_CUSTOMER_PORTAL_URL": ""}, profile, known, NAME)
     assert empty.status == "fail" and "crashes" in empty.detail
     offline = type(known)(known.agent_platform, known.agent_platform_port, True, {})
-    [wrong] = doctor_docker._portal({"AIGW_CUSTOMER_PORTAL_URL": profile.gitlab.url}, profile, offline)
+    [wrong] = doctor_docker._portal({"AIGW_CUSTOMER_PORTAL_URL": profile.gitlab.url}, profile, offline, NAME)
     assert wrong.status == "fail" and "DUO_WORKFLOW_AUTH__OIDC_CUSTOMER_PORTAL_URL" in wrong.detail
     both = {name: profile.gitlab.url for name in doctor_docker.PORTAL_VARIABLES}
-    assert doctor_docker._portal(both, profile, offline)[0].status == "pass"
+    assert doctor_docker._portal(both, profile, offline, NAME)[0].status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("error", "field", "words"),
+    [
+        ("bad address 'gitlab.test'", "docker.extra_hosts", "add gitlab.test with GitLab's address to docker.extra_hosts"),
+        ("NameResolutionError: Failed to resolve 'gitlab.test'", "docker.extra_hosts", "docker.extra_hosts"),
+        ("SSLError: [SSL: CERTIFICATE_VERIFY_FAILED]", "gateway.ca_bundle", "public roots and GitLab's CA"),
+        ("ConnectTimeout: timed out", "gateway.extra_env", "HTTPS_PROXY"),
+        ("can't connect to remote host (10.0.0.5): Connection refused", "docker.extra_hosts", "check the port in gitlab.url"),
+    ],
+)
+def test_each_cause_of_no_reach_has_its_own_fix(error: str, field: str, words: str) -> None:
+    failing = probe.Probe("http://gitlab.test:8080/.well-known/openid-configuration", error=error)
+    found = doctor_docker.reach_findings(_probes(failing, probe.Probe(""), failing), docker_profile(), NAME)
+    discovery = next(finding for finding in found if finding.id == "reach.discovery")
+    assert discovery.field == field and words in discovery.remedy
+    assert discovery.remedy.endswith(f"then `aigw-wizard apply {NAME}`")
+
+
+def test_a_path_or_a_wrong_answer_points_at_the_gitlab_url() -> None:
+    found = doctor_docker.reach_findings(
+        _probes(probe.Probe("http://g/gitlab/.well-known/openid-configuration", 404), probe.Probe(""), probe.Probe("v", 401)),
+        docker_profile(), NAME,
+    )
+    discovery = next(finding for finding in found if finding.id == "reach.discovery")
+    assert discovery.field == "gitlab.url" and "relative URL root" in discovery.remedy
+
+
+def test_probing_from_the_host_is_a_warning_that_says_so() -> None:
+    found = doctor_docker.reach_findings(probe.ProbeSet("this host (no way in)", probe.Probe("d", 200, body={"jwks_uri": "j"}), probe.Probe("j", 200, body={"keys": 1}), probe.Probe("v", 401), "name resolution is this host's"), docker_profile(), NAME)
+    assert found[0].status == "warn" and "name resolution is this host's" in found[0].detail

@@ -107,7 +107,7 @@ def our_prefix(monkeypatch: pytest.MonkeyPatch) -> int:
     return port
 
 
-def _start(cleanup: DockerCleanup, image: str, gitlab_url: str, *, log: str = "", env: dict[str, str] | None = None) -> tuple[Profile, Any]:
+def _start(cleanup: DockerCleanup, image: str, gitlab_url: str, *, log: str = "", env: dict[str, str] | None = None, **options: Any) -> tuple[Profile, Any]:
     repository, tag = image.rsplit(":", 1)
     port = free_port()
     profile = docker_profile(
@@ -121,6 +121,7 @@ def _start(cleanup: DockerCleanup, image: str, gitlab_url: str, *, log: str = ""
     container = cleanup.run(
         image, name=spec.name, environment=environment, network_mode="host",
         labels={LABEL_MANAGED: "true", LABEL_PROFILE: NAME, LABEL_CONFIG_HASH: spec.config_hash()},
+        **options,
     )
     wait_http(f"http://127.0.0.1:{port}/monitoring/healthz", timeout=15)
     return profile, container
@@ -141,10 +142,21 @@ def test_a_healthy_gateway_exits_0(docker_cleanup: DockerCleanup, doctor_images:
     assert code == 0, failures
     for key in ("container.running", "container.image", "gateway.healthz", "gateway.auth", "gateway.agent-platform", "env.keys", "reach.discovery", "reach.jwks", "reach.api", "log.signatures"):
         assert found[key]["status"] == "pass", (key, found[key])
-    assert "sidecar in the container's network namespace" in found["reach.discovery"]["detail"]
+    assert "sidecar in the container's network namespace" in found["reach.method"]["detail"]
     # the sidecar really asked the fake GitLab: discovery, the jwks_uri it named, and the API
     assert {"/.well-known/openid-configuration", "/oauth/discovery/keys", "/api/v4/version"} <= set(paths)
     assert found["container.ports"]["status"] == "warn"  # host networking, unlike apply
+
+
+def test_the_sidecar_resolves_names_as_the_container_does(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """GitLab by a name only the container's extra hosts know (no DNS is ever asked)."""
+    with fake_gitlab(host="gitlab.aigwh7.test") as gitlab:
+        _start(docker_cleanup, doctor_images, gitlab.url, extra_hosts={"gitlab.aigwh7.test": "127.0.0.1"})
+        code, found = _doctor_json(capsys)
+        paths = gitlab.state.paths()
+    assert code == 0, {key: value["detail"] for key, value in found.items() if value["status"] == "fail"}
+    assert found["reach.jwks"]["status"] == "pass" and "gitlab.aigwh7.test" in found["reach.jwks"]["detail"]
+    assert "/oauth/discovery/keys" in paths
 
 
 def test_no_keys_in_jwks_names_the_containers_reach_and_the_field(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,8 +169,10 @@ def test_no_keys_in_jwks_names_the_containers_reach_and_the_field(docker_cleanup
     assert log["status"] == "fail" and log["field"] == "docker.extra_hosts"
     assert "cannot reach GitLab" in log["detail"] and "gateway.ca_bundle" in log["remedy"]
     reach = found["reach.discovery"]
-    assert reach["status"] == "fail" and reach["field"] == "docker.extra_hosts"
+    assert reach["status"] == "fail" and reach["field"] == "gitlab.url"
     assert "refused" in reach["detail"].lower() and gitlab_url in reach["detail"]
+    # with host networking the container's 127.0.0.1 is the host's: reach is what fails here
+    assert "container cannot get GitLab's OIDC discovery" in reach["detail"]
 
 
 def test_key_errors_get_the_keys_finding(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
 from wizard.core.spec import LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE, container_spec
@@ -23,7 +24,7 @@ from wizard.doctor import probe, signatures
 from wizard.doctor.fields import AGENT_PLATFORM_PORT as AGENT_CONTAINER_PORT
 from wizard.doctor.fields import ProfileFacts, facts
 from wizard.doctor.findings import Finding
-from wizard.tools.gitlab import shown
+from wizard.tools.gitlab import is_written_loopback, shown
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -74,15 +75,15 @@ def _diagnose(client: DockerClient, profile: Profile, name: str) -> list[Finding
     attrs = container.attrs
     environment = dict(pair.partition("=")[::2] for pair in attrs["Config"].get("Env") or [])
     found = [_state(container, name), _image(container, spec.image, spec.config_hash(), name)]
-    found += _ports(attrs, profile, known)
+    found += _ports(attrs, profile, known, name)
     running = container.status == "running"
     if running:
-        found += _http(profile.gateway.port)
+        found += _http(profile.gateway.port, name)
         if known.agent_platform:
             found.append(_agent_port(known.agent_platform_port))
     found += _keys(environment, known, name)
-    found += _portal(environment, profile, known)
-    found += _ca(container, environment, profile)
+    found += _portal(environment, profile, known, name)
+    found += _ca(container, environment, profile, name)
     if running:
         found += _reach(client, container, environment, profile, name)
     found += _logs(container, profile, name)
@@ -113,9 +114,9 @@ def _image(container: Container, image: str, config_hash: str, name: str) -> Fin
     return Finding("container.image", "pass", "Gateway image", image)
 
 
-def _ports(attrs: dict[str, Any], profile: Profile, known: ProfileFacts) -> list[Finding]:
+def _ports(attrs: dict[str, Any], profile: Profile, known: ProfileFacts, name: str) -> list[Finding]:
     if attrs["HostConfig"].get("NetworkMode") == "host":
-        return [Finding("container.ports", "warn", "Published ports", "the container uses host networking: nothing is published and it listens on the host's ports directly (apply publishes ports instead)", "`aigw-wizard apply` recreates it as the profile says", "gateway.port")]
+        return [Finding("container.ports", "warn", "Published ports", "the container uses host networking: nothing is published and it listens on the host's ports directly (apply publishes ports instead)", f"`aigw-wizard apply {name}` recreates it as the profile says", "gateway.port")]
     bindings = attrs["HostConfig"].get("PortBindings") or {}
 
     def published(container_port: int) -> list[str]:
@@ -126,15 +127,15 @@ def _ports(attrs: dict[str, Any], profile: Profile, known: ProfileFacts) -> list
     if str(profile.gateway.port) in gateway:
         found.append(Finding("container.ports", "pass", "Published ports", f"{GATEWAY_CONTAINER_PORT}/tcp on host port {profile.gateway.port}"))
     else:
-        found.append(Finding("container.ports", "fail", "Published ports", f"{GATEWAY_CONTAINER_PORT}/tcp is published on {', '.join(gateway) or 'no host port'}, the profile says {profile.gateway.port}", "`aigw-wizard apply` recreates the container with the profile's port", "gateway.port"))
+        found.append(Finding("container.ports", "fail", "Published ports", f"{GATEWAY_CONTAINER_PORT}/tcp is published on {', '.join(gateway) or 'no host port'}, the profile says {profile.gateway.port}", f"`aigw-wizard apply {name}` recreates the container with the profile's port", "gateway.port"))
     if known.agent_platform:
         agent = published(AGENT_CONTAINER_PORT)
         if str(known.agent_platform_port) not in agent:
-            found.append(Finding("container.agent-port", "fail", "Agent Platform port", f"{AGENT_CONTAINER_PORT}/tcp is published on {', '.join(agent) or 'no host port'}: GitLab cannot reach the Duo Agent Platform at port {known.agent_platform_port}", "publish it (`aigw-wizard apply` with a release that publishes gateway.agent_platform_port)", "gateway.agent_platform_port"))
+            found.append(Finding("container.agent-port", "fail", "Agent Platform port", f"{AGENT_CONTAINER_PORT}/tcp is published on {', '.join(agent) or 'no host port'}: GitLab cannot reach the Duo Agent Platform at port {known.agent_platform_port}", f"publish it: `aigw-wizard apply {name}` with a wizard release that publishes gateway.agent_platform_port", "gateway.agent_platform_port"))
     return found
 
 
-def _http(port: int) -> list[Finding]:
+def _http(port: int, name: str) -> list[Finding]:
     base = f"http://127.0.0.1:{port}"
 
     def status(path: str) -> int | str:
@@ -156,7 +157,7 @@ def _http(port: int) -> list[Finding]:
     if root == 401:
         found.append(Finding("gateway.auth", "pass", "Authentication", f"{base}/ answers 401: the gateway is up and enforcing authentication"))
     elif root == 200:
-        found.append(Finding("gateway.auth", "warn", "Authentication", f"{base}/ answers 200 without a token: authentication is bypassed", "turn gateway.auth_bypass off, then `aigw-wizard apply`", "gateway.auth_bypass"))
+        found.append(Finding("gateway.auth", "warn", "Authentication", f"{base}/ answers 200 without a token: authentication is bypassed", f"turn gateway.auth_bypass off, then `aigw-wizard apply {name}`", "gateway.auth_bypass"))
     else:
         found.append(Finding("gateway.auth", "fail", "Authentication", f"{base}/ answers {root}, not 401", "the gateway is not serving its API: see its log", "gateway.port"))
     return found
@@ -186,7 +187,7 @@ def _keys(environment: dict[str, str], known: ProfileFacts, name: str) -> list[F
     return [Finding("env.keys", "pass", "JWT keys", f"{', '.join(wanted)}: set, PEM")]
 
 
-def _portal(environment: dict[str, str], profile: Profile, known: ProfileFacts) -> list[Finding]:
+def _portal(environment: dict[str, str], profile: Profile, known: ProfileFacts, name: str) -> list[Finding]:
     values = {variable: environment.get(variable) for variable in PORTAL_VARIABLES}
     empty = [variable for variable, value in values.items() if value is not None and not value.strip()]
     if empty:
@@ -194,7 +195,7 @@ def _portal(environment: dict[str, str], profile: Profile, known: ProfileFacts) 
     if known.offline_license:
         wrong = [variable for variable, value in values.items() if (value or "").rstrip("/") != profile.gitlab.url.rstrip("/")]
         if wrong:
-            return [Finding("env.portal", "fail", "Customer portal", f"offline licence, but {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not point at gitlab.url: every request waits ~20 s on customers.gitlab.com", "`aigw-wizard apply` sets both to gitlab.url", "gitlab.offline_license")]
+            return [Finding("env.portal", "fail", "Customer portal", f"offline licence, but {', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not point at gitlab.url: every request waits ~20 s on customers.gitlab.com", f"`aigw-wizard apply {name}` sets both to gitlab.url", "gitlab.offline_license")]
         return [Finding("env.portal", "pass", "Customer portal", "both portal variables point at gitlab.url (offline licence)")]
     if any(values.values()):
         return [Finding("env.portal", "warn", "Customer portal", f"{', '.join(v for v, value in values.items() if value)} set without an offline licence in the profile", "set gitlab.offline_license if the licence is offline", "gitlab.offline_license")]
@@ -234,19 +235,19 @@ def _normal(block: bytes) -> bytes:
     return b"".join(block.split())
 
 
-def _ca(container: Container, environment: dict[str, str], profile: Profile) -> list[Finding]:
+def _ca(container: Container, environment: dict[str, str], profile: Profile, name: str) -> list[Finding]:
     set_vars = {variable: environment[variable] for variable in CA_VARIABLES if environment.get(variable)}
     if not set_vars:
         if profile.gateway.ca_bundle:
-            return [Finding("env.ca", "fail", "CA bundle", "gateway.ca_bundle is set but the container has neither SSL_CERT_FILE nor REQUESTS_CA_BUNDLE", "`aigw-wizard apply` recreates it with the bundle", "gateway.ca_bundle")]
+            return [Finding("env.ca", "fail", "CA bundle", "gateway.ca_bundle is set but the container has neither SSL_CERT_FILE nor REQUESTS_CA_BUNDLE", f"`aigw-wizard apply {name}` recreates it with the bundle", "gateway.ca_bundle")]
         return [Finding("env.ca", "pass", "CA bundle", "no private CA configured: the image's public roots are used")]
     if len(set(set_vars.values())) > 1:
-        return [Finding("env.ca", "warn", "CA bundle", "SSL_CERT_FILE and REQUESTS_CA_BUNDLE name different files", "`aigw-wizard apply` sets both to the mounted gateway.ca_bundle", "gateway.ca_bundle")]
+        return [Finding("env.ca", "warn", "CA bundle", "SSL_CERT_FILE and REQUESTS_CA_BUNDLE name different files", f"`aigw-wizard apply {name}` sets both to the mounted gateway.ca_bundle", "gateway.ca_bundle")]
     path = next(iter(set_vars.values()))
     data = _read_in(container, path)
     names = " and ".join(set_vars)
     if data is None:
-        return [Finding("env.ca", "fail", "CA bundle", f"{names} name {shown(path)}, which the container cannot read", "check that gateway.ca_bundle exists and is readable, then `aigw-wizard apply`", "gateway.ca_bundle")]
+        return [Finding("env.ca", "fail", "CA bundle", f"{names} name {shown(path)}, which the container cannot read", f"check that gateway.ca_bundle exists and is readable, then `aigw-wizard apply {name}`", "gateway.ca_bundle")]
     blocks = {_normal(block) for block in _CERT.findall(data)}
     if not blocks:
         return [Finding("env.ca", "fail", "CA bundle", f"{shown(path)} holds no PEM certificate", "make gateway.ca_bundle a PEM file of CA certificates", "gateway.ca_bundle")]
@@ -283,27 +284,28 @@ def _reach(client: DockerClient, container: Container, environment: dict[str, st
 
 
 def reach_findings(probes: probe.ProbeSet, profile: Profile, name: str, notes: list[str] | None = None) -> list[Finding]:
-    """Judge the three probes (pure: unit-tested)."""
-    fields, main_field = signatures.reach_fields(profile.target)
-    how = f"from {probes.method}" + (f"; {'; '.join(notes)}" if notes else "") + (f"; {probes.caveat}" if probes.caveat else "")
-    fix = f"make GitLab reachable from the container ({fields}), then `aigw-wizard apply {name}`"
-    found = []
+    """Judge the three probes (pure: unit-tested). The first finding says how they were made."""
+    inside = not probes.method.startswith("this host")
+    how = "; ".join([f"probed from {probes.method}", *(notes or []), *([probes.caveat] if probes.caveat else [])])
+    found = [Finding("reach.method", "pass" if inside else "warn", "How GitLab was probed", how,
+                     "" if inside else "run `aigw-wizard doctor` on the gateway's host with busybox-static installed, for a probe from inside")]
 
     def failure(check: str, title: str, item: probe.Probe, what: str) -> Finding:
         said = shown(item.error) if item.error else f"HTTP {item.status}"
-        field = "gateway.ca_bundle" if "certificate" in said.lower() or "ssl" in said.lower() else main_field
-        return Finding(check, "fail", title, f"the container cannot get {what} at {shown(item.url)}: {said} ({how})", fix, field)
+        cause, remedy, field = _reach_cause(item, profile, name)
+        where = "the container" if inside else "this host"
+        return Finding(check, "fail", title, f"{where} cannot get {what} at {shown(item.url)}: {said} — {cause}", remedy, field)
 
     discovery = probes.discovery
     if discovery.status == 200 and isinstance(discovery.body, dict) and discovery.body.get("jwks_uri"):
-        found.append(Finding("reach.discovery", "pass", "OIDC discovery from the gateway", f"{shown(discovery.url)} answers, issuer {shown(discovery.body.get('issuer', '?'))} ({how})"))
+        found.append(Finding("reach.discovery", "pass", "OIDC discovery from the gateway", f"{shown(discovery.url)} answers, issuer {shown(discovery.body.get('issuer', '?'))}"))
     else:
         found.append(failure("reach.discovery", "OIDC discovery from the gateway", discovery, "GitLab's OIDC discovery"))
     jwks = probes.jwks
     if jwks.status == 200 and isinstance(jwks.body, dict) and int(jwks.body.get("keys") or 0) > 0:
         found.append(Finding("reach.jwks", "pass", "GitLab's signing keys", f"{shown(jwks.url)}: {jwks.body['keys']} key(s)"))
     elif jwks.status == 200:
-        found.append(Finding("reach.jwks", "fail", "GitLab's signing keys", f"{shown(jwks.url)} answers but lists no keys: tokens cannot be verified", "check GitLab's OpenID signing key (Admin > Settings); GitLab must serve its JWKS", "gitlab.url"))
+        found.append(Finding("reach.jwks", "fail", "GitLab's signing keys", f"{shown(jwks.url)} answers but lists no keys: no token can be verified", "GitLab serves no OpenID signing key: its administrator must fix GitLab (the gateway cannot)", "gitlab.url"))
     elif jwks.url or discovery.status == 200:
         found.append(failure("reach.jwks", "GitLab's signing keys", jwks, "the JWKS"))
     version = probes.version
@@ -312,6 +314,43 @@ def reach_findings(probes: probe.ProbeSet, profile: Profile, name: str, notes: l
     else:
         found.append(failure("reach.api", "GitLab API from the gateway", version, "GitLab's API"))
     return found
+
+
+_CERTIFICATE = ("certificate", "ssl", "tls")
+_NAME = ("bad address", "name or service not known", "nameresolution", "name resolution", "nodename nor servname", "getaddrinfo")
+_REFUSED = ("refused",)
+_SLOW = ("timed out", "timeout")
+
+
+def _reach_cause(item: probe.Probe, profile: Profile, name: str) -> tuple[str, str, str]:
+    """(cause, remedy, field) for one failed probe, by what the failure said."""
+    said = item.error.lower()
+    host = urlsplit(item.url).hostname or "GitLab's host"
+    apply = f"then `aigw-wizard apply {name}`"
+    helm = profile.target == "helm"
+    if any(word in said for word in _CERTIFICATE):
+        return ("GitLab's certificate is not trusted inside the container",
+                f"put the public roots and GitLab's CA in one PEM file and set gateway.ca_bundle to it, {apply}", "gateway.ca_bundle")
+    if any(word in said for word in _NAME):
+        if helm:
+            return (f"{host} does not resolve inside the pod", f"make the cluster's DNS resolve {host}, or use an address in gitlab.url, {apply}", "gitlab.url")
+        return (f"{host} does not resolve inside the container",
+                f"add {host} with GitLab's address to docker.extra_hosts, {apply}", "docker.extra_hosts")
+    if any(word in said for word in _REFUSED):
+        loopback = is_written_loopback(host)
+        if loopback:
+            return (f"{host} is loopback: inside a container (without host networking) that is the container itself, and nothing listens there", f"set gitlab.url to an address of GitLab that containers reach, {apply}", "gitlab.url")
+        field = "gitlab.url" if helm else "docker.extra_hosts"
+        return (f"nothing listens there as the container sees {host}",
+                f"check the port in gitlab.url, and that {host} resolves to GitLab inside the container ({field}), {apply}", field)
+    if any(word in said for word in _SLOW):
+        return ("no answer in time: a firewall or a proxy is in the way",
+                f"open the way from the gateway's host to GitLab, or set HTTPS_PROXY/NO_PROXY in gateway.extra_env, {apply}", "gateway.extra_env")
+    if item.status is not None:
+        return (f"something answers, but not with GitLab's {'discovery' if 'well-known' in item.url else 'answer'}",
+                f"check gitlab.url (GitLab's base URL, without a path: a relative URL root breaks discovery), {apply}", "gitlab.url")
+    fields, main_field = signatures.reach_fields(profile.target)
+    return ("GitLab is unreachable from the container", f"make GitLab reachable from the container ({fields}), {apply}", main_field)
 
 
 # --- what it logged -------------------------------------------------------------------------------

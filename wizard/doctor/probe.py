@@ -169,7 +169,9 @@ def _context(busybox: bytes) -> bytes:
             info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
 
-        add("Dockerfile", b"FROM scratch\nCOPY bin/ /bin/\nENV PATH=/bin\n", 0o644)
+        add("Dockerfile", b"FROM scratch\nCOPY bin/ /bin/\nCOPY etc/ /etc/\nENV PATH=/bin\n", 0o644)
+        # Without nsswitch.conf glibc asks DNS before /etc/hosts; images ship "files dns".
+        add("etc/nsswitch.conf", b"hosts: files dns\n", 0o644)
         add("bin/busybox", busybox, 0o755)
         for applet in _APPLETS:
             link = tarfile.TarInfo(f"bin/{applet}")

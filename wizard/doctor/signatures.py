@@ -37,8 +37,7 @@ CATALOGUE: tuple[Signature, ...] = (
         "The gateway found no keys to check tokens with",
         "the container cannot reach GitLab's OIDC discovery or JWKS (name resolution inside the "
         "container, a proxy, or a CA it does not trust), or the customer-portal URLs are wrong",
-        f"make GitLab reachable from the container ({_REACH}), then `aigw-wizard apply {{name}}`; "
-        "`aigw-wizard doctor {name}` shows what the container reaches",
+        f"make GitLab reachable from the container ({_REACH}), then `aigw-wizard apply {{name}}`",
         "docker.extra_hosts",
     ),
     Signature(
