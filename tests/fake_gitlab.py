@@ -201,6 +201,17 @@ class _Server(ThreadingHTTPServer):
             sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, address
 
+    def shutdown_request(self, request: Any) -> None:
+        # End TLS with close_notify and read what the client still sends, as nginx does: closing
+        # with unread data makes the kernel reset, and small clients (busybox wget) lose the reply.
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(2)
+                request.unwrap()
+            except (OSError, ValueError):
+                pass
+        super().shutdown_request(request)
+
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # clients rejecting our certificate hang up mid-handshake
 

@@ -247,3 +247,14 @@ def test_a_path_or_a_wrong_answer_points_at_the_gitlab_url() -> None:
 def test_probing_from_the_host_is_a_warning_that_says_so() -> None:
     found = doctor_docker.reach_findings(probe.ProbeSet("this host (no way in)", probe.Probe("d", 200, body={"jwks_uri": "j"}), probe.Probe("j", 200, body={"keys": 1}), probe.Probe("v", 401), "name resolution is this host's"), docker_profile(), NAME)
     assert found[0].status == "warn" and "name resolution is this host's" in found[0].detail
+
+
+def test_the_client_connects_where_the_containers_hosts_say_and_checks_the_name(tmp_path: Path) -> None:
+    """gitlab.aigwh7.test resolves nowhere (the test guard refuses DNS): only the mapping finds it."""
+    ca = trustme.CA()
+    with fake_gitlab(ca, host="gitlab.aigwh7.test") as gitlab:
+        mapped = probe.from_host(gitlab.url, f"{gitlab.url}/api/v4/", None, cadata=ca.cert_pem.bytes().decode(), addresses={"gitlab.aigwh7.test": "127.0.0.1"})
+        unmapped = probe.from_host(gitlab.url, f"{gitlab.url}/api/v4/", None, cadata=ca.cert_pem.bytes().decode())
+    assert mapped.jwks.body == {"keys": 1} and mapped.version.status == 401
+    assert "container's /etc/hosts" in mapped.caveat
+    assert unmapped.discovery.status is None and unmapped.discovery.error

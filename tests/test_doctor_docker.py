@@ -107,12 +107,12 @@ def our_prefix(monkeypatch: pytest.MonkeyPatch) -> int:
     return port
 
 
-def _start(cleanup: DockerCleanup, image: str, gitlab_url: str, *, log: str = "", env: dict[str, str] | None = None, **options: Any) -> tuple[Profile, Any]:
+def _start(cleanup: DockerCleanup, image: str, gitlab_url: str, *, log: str = "", env: dict[str, str] | None = None, ca_bundle: str = "", **options: Any) -> tuple[Profile, Any]:
     repository, tag = image.rsplit(":", 1)
     port = free_port()
     profile = docker_profile(
         gitlab={"url": gitlab_url, "version": "18.6.1"},
-        gateway={"hostname": "gateway.test", "port": port, "image": repository, "tag": tag},
+        gateway={"hostname": "gateway.test", "port": port, "image": repository, "tag": tag, "ca_bundle": ca_bundle},
         docker={"container_name": f"{PREFIX}doctor-{uuid.uuid4().hex[:8]}"},
     )
     store.save(profile, NAME)
@@ -217,3 +217,64 @@ def test_a_container_of_someone_else_is_not_diagnosed(docker_cleanup: DockerClea
     code, found = _doctor_json(capsys)
     assert code == 1 and list(found) == ["container.found"]
     assert "not to profile site" in found["container.found"]["detail"]
+
+
+def _bundle(tmp_path: Path, ca: Any, *, public: bool) -> Path:
+    path = tmp_path / "ca-bundle.pem"
+    roots = Path("/etc/ssl/certs/ca-certificates.crt").read_bytes() if public else b""
+    path.write_bytes(roots + ca.cert_pem.bytes())
+    path.chmod(0o644)
+    return path
+
+
+def _mounted(bundle: Path) -> dict[str, Any]:
+    from docker.types import Mount
+
+    return {"mounts": [Mount("/etc/aigw/ca-bundle.pem", str(bundle), type="bind", read_only=True)]}
+
+
+def test_https_gitlab_with_a_private_ca_in_the_bundle(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import trustme
+
+    if not Path("/etc/ssl/certs/ca-certificates.crt").is_file():
+        pytest.skip("no public CA store on this host")
+    ca = trustme.CA()
+    bundle = _bundle(tmp_path, ca, public=True)
+    with fake_gitlab(ca) as gitlab:
+        _start(docker_cleanup, doctor_images, gitlab.url, ca_bundle=str(bundle), **_mounted(bundle))
+        code, found = _doctor_json(capsys)
+    assert code == 0, {key: value["detail"] for key, value in found.items() if value["status"] == "fail"}
+    assert found["env.ca"]["status"] == "pass" and "1 private CA" in found["env.ca"]["detail"]
+    assert found["reach.jwks"]["status"] == "pass" and found["reach.api"]["status"] == "pass"
+    assert "HTTPS from this host with the container's CA bundle" in found["reach.method"]["detail"]
+
+
+def test_a_bundle_without_public_roots_or_without_the_private_ca_fails(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import trustme
+
+    ca, other = trustme.CA(), trustme.CA()
+    bundle = _bundle(tmp_path, other, public=False)  # neither public roots nor GitLab's CA
+    with fake_gitlab(ca) as gitlab:
+        _start(docker_cleanup, doctor_images, gitlab.url, ca_bundle=str(bundle), **_mounted(bundle))
+        code, found = _doctor_json(capsys)
+    assert code == 1
+    assert found["env.ca"]["status"] == "fail" and "no public root" in found["env.ca"]["detail"]
+    reach = found["reach.discovery"]
+    assert reach["status"] == "fail" and reach["field"] == "gateway.ca_bundle"
+    assert "certificate not trusted" in reach["detail"]
+
+
+def test_over_https_the_connection_is_tried_from_inside(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The sidecar's own connection attempt is what a failure reports (and nothing is fetched)."""
+    import trustme
+
+    ca = trustme.CA()
+    bundle = _bundle(tmp_path, ca, public=False)
+    with fake_gitlab(ca, host="localhost") as gitlab:
+        url = gitlab.url.replace(f":{gitlab.port}", f":{free_port()}")
+        _start(docker_cleanup, doctor_images, url, ca_bundle=str(bundle), **_mounted(bundle))
+        code, found = _doctor_json(capsys)
+        paths = gitlab.state.paths()
+    assert code == 1
+    assert "nc: can't connect" in found["reach.discovery"]["detail"] and "refused" in found["reach.discovery"]["detail"].lower()
+    assert paths == []

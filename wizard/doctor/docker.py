@@ -269,18 +269,32 @@ def _reach(client: DockerClient, container: Container, environment: dict[str, st
     if not base:
         return [Finding("reach.gitlab", "fail", "GitLab from the gateway", "AIGW_GITLAB_URL is not set in the container", f"`aigw-wizard apply {name}`", "gitlab.url")]
     probes = probe.python_in_container(container, base, api)
+    if probes is not None:
+        return reach_findings(probes, profile, name)
+    bundle_path = next((environment[v] for v in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE") if environment.get(v)), "")
+    bundle = _read_in(container, bundle_path) if bundle_path else None
+    cadata = bundle.decode("ascii", "replace") if bundle and _CERT.search(bundle) else None
+    addresses = _container_hosts(container)
     notes = []
+    try:
+        probes = probe.sidecar(client, container, base, api, cadata=cadata, addresses=addresses)
+    except Exception as error:  # noqa: BLE001 - the sidecar is best effort
+        notes.append(f"the sidecar could not run ({shown(error)})")
     if probes is None:
-        try:
-            probes = probe.sidecar(client, container, base, api)
-        except Exception as error:  # noqa: BLE001 - the sidecar is best effort
-            notes.append(f"the sidecar could not run ({shown(error)})")
-            probes = None
-    if probes is None:
-        notes.append("the image has no Python with requests and no static busybox is on this host for a sidecar: probing from this host instead")
-        bundle = profile.resolve(profile.gateway.ca_bundle) if profile.gateway.ca_bundle else None
-        probes = probe.from_host(base, api, bundle)
+        notes.append("the image has no Python with requests and no sidecar could run (no static busybox on this host)")
+        probes = probe.from_host(base, api, None, cadata=cadata, addresses=addresses)
     return reach_findings(probes, profile, name, notes)
+
+
+def _container_hosts(container: Container) -> dict[str, str]:
+    """Name → address from the container's /etc/hosts (its extra hosts among them)."""
+    data = _read_in(container, "/etc/hosts", 2**20) or b""
+    hosts: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        words = line.split("#", 1)[0].split()
+        for alias in words[1:]:
+            hosts.setdefault(alias.lower(), words[0])
+    return hosts
 
 
 def reach_findings(probes: probe.ProbeSet, profile: Profile, name: str, notes: list[str] | None = None) -> list[Finding]:

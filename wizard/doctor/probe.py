@@ -89,12 +89,15 @@ print(json.dumps(out))
 """.replace("@TIMEOUT@", str(PROBE_TIMEOUT_S))
 
 # Connect with nc first: it names the failure (refused, bad address), and busybox wget can
-# crash on a refused connection. Arguments come in fours: key, URL, host, port.
+# crash on a refused connection. Then, in "http" mode, fetch with wget. Arguments: the mode,
+# then fours: key, URL, host, port.
 _SIDECAR_SCRIPT = """\
+mode=$1; shift
 probe() {
   if ! printf 'HEAD / HTTP/1.0\\r\\n\\r\\n' | nc -w @TIMEOUT@ "$3" "$4" >/dev/null 2>/probe-err; then
     printf '@@begin %s\\n\\n@@stderr\\n' "$1"; cat /probe-err; printf '@@end %s 1\\n' "$1"; return
   fi
+  if [ "$mode" = tcp ]; then printf '@@begin %s\\n\\n@@stderr\\n@@end %s 0\\n' "$1" "$1"; return; fi
   body=$(timeout @TIMEOUT@ wget -q -O - "$2" 2>/probe-err); rc=$?
   printf '@@begin %s\\n%s\\n@@stderr\\n' "$1" "$body"; cat /probe-err; printf '@@end %s %s\\n' "$1" "$rc"
 }
@@ -198,7 +201,7 @@ def probe_image(client: DockerClient) -> str | None:
     return ref
 
 
-def _run_sidecar(client: DockerClient, image: str, container: Container, *pairs: str) -> dict[str, Probe]:
+def _run_sidecar(client: DockerClient, image: str, container: Container, mode: str, *pairs: str) -> dict[str, Probe]:
     import docker
 
     name = f"{container.name}{SIDECAR_SUFFIX}"
@@ -211,7 +214,7 @@ def _run_sidecar(client: DockerClient, image: str, container: Container, *pairs:
         parts = urlsplit(url)
         arguments += [key, url, parts.hostname or "", str(parts.port or (443 if parts.scheme == "https" else 80))]
     sidecar = client.containers.create(
-        image, ["sh", "-c", _SIDECAR_SCRIPT, "probe", *arguments], name=name,
+        image, ["sh", "-c", _SIDECAR_SCRIPT, "probe", mode, *arguments], name=name,
         network_mode=f"container:{container.id}", labels={LABEL_MANAGED: "true"},
     )
     try:
@@ -263,32 +266,51 @@ def _wget_probe(url: str, code: str, body: str, errors: list[str]) -> Probe:
     return Probe(url, error="; ".join(problems) or f"wget exited {code}")
 
 
-def sidecar(client: DockerClient, container: Container, base: str, api: str) -> ProbeSet | None:
-    """Probe from a sidecar in the container's network namespace; None when it cannot run."""
+def sidecar(
+    client: DockerClient, container: Container, base: str, api: str, *, cadata: str | None = None, addresses: dict[str, str] | None = None
+) -> ProbeSet | None:
+    """Probe from a sidecar in the container's network namespace; None when it cannot run.
+
+    Over HTTP the sidecar fetches everything itself. busybox cannot be trusted with HTTPS
+    (it verifies no certificate, and its TLS fails with many servers), so for HTTPS the sidecar
+    proves the connection from inside (name resolution, routes, firewall) and this host then
+    fetches the answers with the container's CA bundle, connecting where its /etc/hosts says.
+    """
     image = probe_image(client)
     if image is None:
         return None
-    first = _run_sidecar(client, image, container, "discovery", f"{base}/.well-known/openid-configuration", "version", f"{api}version")
-    discovery = first.get("discovery") or Probe(f"{base}/.well-known/openid-configuration", error="no answer from the sidecar")
+    discovery_url, version_url = f"{base}/.well-known/openid-configuration", f"{api}version"
+    method = "a sidecar in the container's network namespace (its /etc/hosts and resolver)"
+    if base.startswith("https://"):
+        reached = _run_sidecar(client, image, container, "tcp", "discovery", discovery_url, "version", version_url)
+        inside = {key: reached.get(key) or Probe(url, error="no answer from the sidecar") for key, url in (("discovery", discovery_url), ("version", version_url))}
+        content = from_host(base, api, None, cadata=cadata, addresses=addresses)
+        return ProbeSet(
+            f"{method} for the connection, then HTTPS from this host with the container's CA bundle and /etc/hosts",
+            inside["discovery"] if inside["discovery"].error else content.discovery,
+            content.jwks if not inside["discovery"].error else Probe(""),
+            inside["version"] if inside["version"].error else content.version,
+        )
+    first = _run_sidecar(client, image, container, "http", "discovery", discovery_url, "version", version_url)
+    discovery = first.get("discovery") or Probe(discovery_url, error="no answer from the sidecar")
     jwks_uri = discovery.body.get("jwks_uri") if isinstance(discovery.body, dict) else None
     if isinstance(jwks_uri, str) and jwks_uri:
-        jwks = _run_sidecar(client, image, container, "jwks", jwks_uri).get("jwks") or Probe(jwks_uri, error="no answer from the sidecar")
+        jwks = _run_sidecar(client, image, container, "http", "jwks", jwks_uri).get("jwks") or Probe(jwks_uri, error="no answer from the sidecar")
         if isinstance(jwks.body, dict) and isinstance(jwks.body.get("keys"), list):
             jwks = Probe(jwks.url, jwks.status, jwks.error, {"keys": len(jwks.body["keys"])})
     else:
         jwks = Probe("", error="no jwks_uri in the discovery answer")
-    caveat = "busybox wget does not verify certificates: trust in GitLab's certificate is judged from the CA bundle" if base.startswith("https") else ""
-    return ProbeSet(
-        "a sidecar in the container's network namespace (its /etc/hosts and resolver)",
-        discovery, jwks, first.get("version") or Probe(f"{api}version", error="no answer from the sidecar"), caveat,
-    )
+    return ProbeSet(method, discovery, jwks, first.get("version") or Probe(version_url, error="no answer from the sidecar"))
 
 
 # --- from this host -------------------------------------------------------------------------------
 
 
-def from_host(base: str, api: str, ca_bundle: Path | None) -> ProbeSet:
-    """The same requests from this host, trusting only `ca_bundle` when given."""
+def from_host(
+    base: str, api: str, ca_bundle: Path | None, *, cadata: str | None = None, addresses: dict[str, str] | None = None
+) -> ProbeSet:
+    """The same requests from this host, trusting only the bundle when given (a file, or the
+    PEM text of the container's), connecting where `addresses` (the container's /etc/hosts) say."""
 
     def get(call: Any, url: str) -> Probe:
         try:
@@ -300,7 +322,7 @@ def from_host(base: str, api: str, ca_bundle: Path | None) -> ProbeSet:
         return Probe(url, status, body=body)
 
     try:
-        client = GitLabClient(base, api_url=api, ca_bundle=ca_bundle, timeout=PROBE_TIMEOUT_S)
+        client = GitLabClient(base, api_url=api, ca_bundle=ca_bundle, timeout=PROBE_TIMEOUT_S, cadata=cadata, addresses=addresses)
     except GitLabError as error:
         failed = Probe(base, error=error.message)
         return ProbeSet("this host", failed, failed, failed)
@@ -312,5 +334,6 @@ def from_host(base: str, api: str, ca_bundle: Path | None) -> ProbeSet:
     return ProbeSet(
         "this host (the image has no Python with requests and no sidecar could run)",
         discovery, jwks, version,
-        "name resolution is this host's, not the container's (extra hosts are not applied)",
+        "names resolve through the container's /etc/hosts where it lists them, else through this host's resolver"
+        if addresses else "name resolution is this host's, not the container's",
     )

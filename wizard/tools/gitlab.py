@@ -104,8 +104,16 @@ def check_token_transport(url: str, *, allow_http: bool = False) -> None:
     )
 
 
-def trust(ca_bundle: Path | None) -> ssl.SSLContext:
-    """The CA bundle alone when given (as the gateway trusts it), else this host's store."""
+def trust(ca_bundle: Path | None, cadata: str | None = None) -> ssl.SSLContext:
+    """The CA bundle alone when given (as the gateway trusts it), else this host's store.
+
+    `cadata` is a bundle's PEM text (one read out of a container, say) instead of a file.
+    """
+    if cadata is not None:
+        try:
+            return ssl.create_default_context(cadata=cadata)
+        except (ssl.SSLError, ValueError) as error:
+            raise GitLabError(f"the CA bundle holds no usable certificate ({shown(error)})", field="gateway.ca_bundle") from None
     if ca_bundle is None:
         return ssl.create_default_context()
     try:
@@ -159,14 +167,20 @@ class GitLabClient:
         token: str = "",
         allow_http: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
+        cadata: str | None = None,
+        addresses: Mapping[str, str] | None = None,
     ) -> None:
+        """`addresses` maps host names to the addresses to connect to (a container's /etc/hosts):
+        certificates are still checked against the name."""
         import httpx  # heavy: only when GitLab is actually asked
 
         self.base_url = base_url.rstrip("/")
         self.api_url = api_url or f"{self.base_url}/api/v4/"
         self._token = token
         self._allow_http = allow_http
-        self._http = httpx.Client(verify=trust(ca_bundle), trust_env=False, timeout=timeout, follow_redirects=False)
+        context = trust(ca_bundle, cadata)
+        transport = _mapped_transport(context, addresses) if addresses else None
+        self._http = httpx.Client(verify=context, trust_env=False, timeout=timeout, follow_redirects=False, transport=transport)
 
     def __enter__(self) -> GitLabClient:
         return self
@@ -263,6 +277,23 @@ class GitLabClient:
         if errors:
             raise GraphQLErrors([shown(error) for error in (errors if isinstance(errors, list) else [errors])])
         return DuoSettings.from_graphql(payload.get("duoSettings") if isinstance(payload, dict) else None)
+
+
+def _mapped_transport(context: ssl.SSLContext, addresses: Mapping[str, str]) -> httpx.HTTPTransport:
+    """A transport that connects to `addresses[host]` instead of resolving `host`."""
+    import httpcore
+    import httpx
+
+    mapping = {name.lower(): address for name, address in addresses.items()}
+
+    class Mapped(httpcore.SyncBackend):
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
+            return super().connect_tcp(mapping.get(host.lower(), host), port, timeout, local_address, socket_options)
+
+    transport = httpx.HTTPTransport(verify=context)
+    # httpx has no resolver hook; its pool takes a network backend (httpx 0.2x keeps it in _pool).
+    transport._pool = httpcore.ConnectionPool(ssl_context=context, network_backend=Mapped())
+    return transport
 
 
 def _error_line(item: object) -> str:
