@@ -14,13 +14,9 @@ __all__ = ["Finding", "failed", "run_doctor"]
 def run_doctor(profile: Profile, name: str) -> list[Finding]:
     """Every finding about the installed gateway of profile `name` (never raises for what it finds)."""
     if profile.target == "helm":
-        return [
-            Finding(
-                "target.helm", "warn", "Helm target",
-                "the doctor does not inspect Helm releases yet (pods, their logs and reach are Docker-only for now)",
-                f"`aigw-wizard status {name}` shows the release and its pods",
-            )
-        ]
+        from wizard.doctor.helm import diagnose as diagnose_helm
+
+        return diagnose_helm(profile, name)
     from wizard.doctor.docker import diagnose
 
     return diagnose(profile, name)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 LOG_TAIL = 500
 HTTP_TIMEOUT = 3.0
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----\s+[A-Za-z0-9+/=\s]+-----END \1-----")
+PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----\s+[A-Za-z0-9+/=\s]+-----END \1-----")
 _CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 KEY_VARIABLES = ("AIGW_SELF_SIGNED_JWT__SIGNING_KEY", "AIGW_SELF_SIGNED_JWT__VALIDATION_KEY")
 AGENT_KEY_VARIABLES = ("DUO_WORKFLOW_SELF_SIGNED_JWT__SIGNING_KEY", "DUO_WORKFLOW_SELF_SIGNED_JWT__VALIDATION_KEY")
@@ -178,7 +178,7 @@ def _agent_port(port: int) -> Finding:
 def _keys(environment: dict[str, str], known: ProfileFacts, name: str) -> list[Finding]:
     wanted = KEY_VARIABLES + (AGENT_KEY_VARIABLES if known.agent_platform else ())
     missing = [variable for variable in wanted if variable not in environment]
-    not_pem = [variable for variable in wanted if variable in environment and not _PEM.search(environment[variable])]
+    not_pem = [variable for variable in wanted if variable in environment and not PEM_BLOCK.search(environment[variable])]
     remedy = f"`aigw-wizard keys {name} --rotate`, then `aigw-wizard apply {name}`"
     if not_pem:
         return [Finding("env.keys", "fail", "JWT keys", f"{', '.join(not_pem)} {'is' if len(not_pem) == 1 else 'are'} empty or not PEM (the gateway fails with JWKError)", remedy)]
