@@ -198,3 +198,26 @@ def test_hostile_settings_are_shown_cleaned(capsys: pytest.CaptureFixture[str], 
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "␛]0;pwned␇" in out
+
+
+def test_without_a_terminal_it_asks_for_yes_and_changes_nothing(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    with fake_gitlab() as gitlab:
+        _save(gitlab.url)
+        monkeypatch.setenv("GITLAB_TOKEN", ADMIN_TOKEN)
+        monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+        code = main(["connect", "site"])
+        settings = dict(gitlab.state.settings)
+    assert code == 2 and "--yes" in capsys.readouterr().err
+    assert settings["aiGatewayUrl"] is None
+
+
+def test_a_second_run_has_nothing_to_change(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    with fake_gitlab() as gitlab:
+        _save(gitlab.url)
+        monkeypatch.setenv("GITLAB_TOKEN", ADMIN_TOKEN)
+        assert main(["connect", "site", "--yes"]) == 0
+        capsys.readouterr()
+        assert main(["connect", "site", "--yes"]) == 0
+        mutations = [r for r in gitlab.requests if r.method == "POST" and b"duoSettingsUpdate" in r.body]
+    assert "nothing to change" in capsys.readouterr().out
+    assert len(mutations) == 1

@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
+
+if TYPE_CHECKING:
+    from wizard.doctor.connect import Change
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
@@ -25,12 +29,14 @@ def register(add: Add) -> None:
     verb.add_argument("--allow-http", action="store_true", help="send the token over plain HTTP to a non-loopback GitLab")
 
 
-def _print_changes(title: str, rows: list[tuple[str, str, str]]) -> None:
+def _print_changes(title: str, changes: list[Change]) -> None:
     print(title)
-    width = max((len(label) for label, _old, _new in rows), default=0)
-    for label, old, new in rows:
-        mark = "  " if old == new else "→ "
-        print(f"  {mark}{label:<{width}}  {old}  ->  {new}" if old != new else f"  {mark}{label:<{width}}  {new} (already set)")
+    width = max((len(change.label) for change in changes), default=0)
+    for change in changes:
+        if change.changed:
+            print(f"  → {change.label:<{width}}  {change.current}  ->  {change.wanted}")
+        else:
+            print(f"    {change.label:<{width}}  {change.wanted} (already set)")
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
@@ -49,8 +55,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     try:
         with connect.open_client(profile, token, allow_http=args.allow_http) as client:
             plan = connect.read_plan(client, profile)
-            rows = [(change.label, change.current, change.wanted) for change in plan.changes()]
-            _print_changes(f"GitLab at {profile.gitlab.url}, Duo settings for profile {name}:", rows)
+            _print_changes(f"GitLab at {profile.gitlab.url}, Duo settings for profile {name}:", plan.changes())
             if not plan.needed:
                 print("GitLab already points at this gateway; nothing to change.")
                 return EXIT_OK
