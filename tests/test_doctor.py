@@ -258,3 +258,69 @@ def test_the_client_connects_where_the_containers_hosts_say_and_checks_the_name(
     assert mapped.jwks.body == {"keys": 1} and mapped.version.status == 401
     assert "container's /etc/hosts" in mapped.caveat
     assert unmapped.discovery.status is None and unmapped.discovery.error
+
+
+# --- gRPC health over h2c -----------------------------------------------------------------------------
+
+from tests.checks_servers import closed_port  # noqa: E402
+from wizard.doctor import grpc_health  # noqa: E402
+
+
+def _h2_server(reply: bytes) -> tuple[int, list[bytes], object]:
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(2)
+            data = b""
+            while b"\x00\x00\x05\x00\x01\x00\x00\x00\x01" not in data:  # the request's DATA frame
+                chunk = connection.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            received.append(data)
+            connection.sendall(reply)
+            try:
+                connection.recv(4096)  # the client's SETTINGS ack, or its close
+            except OSError:
+                pass
+        listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], received, thread
+
+
+def _answer(status: int) -> bytes:
+    f = grpc_health.frame
+    return (
+        f(grpc_health.SETTINGS, 0, 0)
+        + f(grpc_health.HEADERS, grpc_health.END_HEADERS, 1, b"\x88")
+        + f(grpc_health.DATA, 0, 1, b"\x00\x00\x00\x00\x02\x08" + bytes([status]))
+        + f(grpc_health.HEADERS, grpc_health.END_HEADERS | grpc_health.END_STREAM, 1, b"\x00\x0bgrpc-status\x010")
+    )
+
+
+@pytest.mark.parametrize(("status", "word"), [(1, "SERVING"), (2, "NOT_SERVING"), (3, "SERVICE_UNKNOWN")])
+def test_grpc_health_reads_the_status(status: int, word: str) -> None:
+    port, received, thread = _h2_server(_answer(status))
+    health = grpc_health.check("127.0.0.1", port)
+    thread.join(3)  # type: ignore[attr-defined]
+    assert health.status == word and health.serving is (status == 1)
+    [request] = received
+    assert request.startswith(grpc_health.PREFACE)
+    assert b"/grpc.health.v1.Health/Check" in request and b"application/grpc" in request
+
+
+def test_grpc_health_says_when_no_grpc_answers() -> None:
+    port, _received, thread = _h2_server(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+    health = grpc_health.check("127.0.0.1", port, timeout=2)
+    thread.join(3)  # type: ignore[attr-defined]
+    assert health.status == "" and health.problem
+    with closed_port() as port:
+        assert "refused" in grpc_health.check("127.0.0.1", port, timeout=1).problem.lower()

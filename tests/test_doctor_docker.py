@@ -45,15 +45,26 @@ KEYS = {
     "DUO_WORKFLOW_SELF_SIGNED_JWT__VALIDATION_KEY": PEM,
 }
 
-# Serves /monitoring/healthz (200) and / (401, via busybox httpd's index.cgi) on $PORT, a
-# second listener on $AGENT_PORT for the Agent Platform, and logs $STANDIN_LOG at start.
+# Serves /monitoring/healthz (200) and / (401, via busybox httpd's index.cgi) on $PORT, the
+# gRPC health service on $AGENT_PORT (nc with a canned answer), and logs $STANDIN_LOG at start.
 _START = """\
 trap 'exit 0' TERM INT
 echo "model-gateway stand-in starting"
 [ -n "$STANDIN_LOG" ] && printf '%s\\n' "$STANDIN_LOG"
-httpd -f -p "127.0.0.1:$AGENT_PORT" -h /www &
+nc -ll -p "$AGENT_PORT" 127.0.0.1 -e /grpc-health.sh &
 httpd -f -p "127.0.0.1:$PORT" -h /www &
 wait
+"""
+# A canned gRPC health answer over h2c: SETTINGS, HEADERS (:status 200), DATA
+# HealthCheckResponse{status=$GRPC_STATUS}, trailers (grpc-status 0).
+_GRPC_HEALTH = """\
+#!/bin/busybox sh
+s=${GRPC_STATUS:-1}
+printf '\\000\\000\\000\\004\\000\\000\\000\\000\\000'
+printf '\\000\\000\\001\\001\\004\\000\\000\\000\\001\\210'
+printf "\\000\\000\\007\\000\\000\\000\\000\\000\\001\\000\\000\\000\\000\\002\\010\\00$s"
+printf '\\000\\000\\017\\001\\005\\000\\000\\000\\001\\000\\013grpc-status\\0010'
+sleep 1
 """
 _UNAUTHORIZED = (
     '#!/bin/busybox sh\nprintf "Status: 401 Unauthorized\\r\\nContent-Type: application/json\\r\\n\\r\\n'
@@ -70,8 +81,9 @@ def _context(busybox: bytes) -> bytes:
             info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
 
-        add("Dockerfile", b'FROM scratch\nCOPY bin/ /bin/\nCOPY www/ /www/\nCOPY start.sh /start.sh\nENV PATH=/bin\nENTRYPOINT ["/bin/busybox", "sh", "/start.sh"]\n')
+        add("Dockerfile", b'FROM scratch\nCOPY bin/ /bin/\nCOPY www/ /www/\nCOPY start.sh /start.sh\nCOPY grpc-health.sh /grpc-health.sh\nENV PATH=/bin\nENTRYPOINT ["/bin/busybox", "sh", "/start.sh"]\n')
         add("start.sh", _START.encode(), 0o755)
+        add("grpc-health.sh", _GRPC_HEALTH.encode(), 0o755)
         add("bin/busybox", busybox, 0o755)
         for applet in applets:
             link = tarfile.TarInfo(f"bin/{applet}")
@@ -146,6 +158,7 @@ def test_a_healthy_gateway_exits_0(docker_cleanup: DockerCleanup, doctor_images:
     # the sidecar really asked the fake GitLab: discovery, the jwks_uri it named, and the API
     assert {"/.well-known/openid-configuration", "/oauth/discovery/keys", "/api/v4/version"} <= set(paths)
     assert found["container.ports"]["status"] == "warn"  # host networking, unlike apply
+    assert "gRPC health SERVING" in found["gateway.agent-platform"]["detail"]
 
 
 def test_the_sidecar_resolves_names_as_the_container_does(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,6 +170,14 @@ def test_the_sidecar_resolves_names_as_the_container_does(docker_cleanup: Docker
     assert code == 0, {key: value["detail"] for key, value in found.items() if value["status"] == "fail"}
     assert found["reach.jwks"]["status"] == "pass" and "gitlab.aigwh7.test" in found["reach.jwks"]["detail"]
     assert "/oauth/discovery/keys" in paths
+
+
+def test_an_agent_platform_that_is_not_serving_fails(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with fake_gitlab() as gitlab:
+        _start(docker_cleanup, doctor_images, gitlab.url, env={"GRPC_STATUS": "2"})
+        code, found = _doctor_json(capsys)
+    assert code == 1
+    assert found["gateway.agent-platform"]["status"] == "fail" and "NOT_SERVING" in found["gateway.agent-platform"]["detail"]
 
 
 def test_no_keys_in_jwks_names_the_containers_reach_and_the_field(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
 from wizard.core.spec import LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE, container_spec
-from wizard.doctor import probe, signatures
+from wizard.doctor import grpc_health, probe, signatures
 from wizard.doctor.fields import AGENT_PLATFORM_PORT as AGENT_CONTAINER_PORT
 from wizard.doctor.fields import ProfileFacts, facts
 from wizard.doctor.findings import Finding
@@ -80,7 +80,7 @@ def _diagnose(client: DockerClient, profile: Profile, name: str) -> list[Finding
     if running:
         found += _http(profile.gateway.port, name)
         if known.agent_platform:
-            found.append(_agent_port(known.agent_platform_port))
+            found.append(_agent_port(known.agent_platform_port, environment))
     found += _keys(environment, known, name)
     found += _portal(environment, profile, known, name)
     found += _ca(container, environment, profile, name)
@@ -163,13 +163,21 @@ def _http(port: int, name: str) -> list[Finding]:
     return found
 
 
-def _agent_port(port: int) -> Finding:
+def _agent_port(port: int, environment: dict[str, str]) -> Finding:
+    tls = environment.get("DUO_WORKFLOW_TLS__ENABLED", "").lower() == "true"
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=HTTP_TIMEOUT):
-            pass
+        if tls:  # gRPC over TLS: the handshake is not written here, a connection must do
+            with socket.create_connection(("127.0.0.1", port), timeout=HTTP_TIMEOUT):
+                pass
+            return Finding("gateway.agent-platform", "pass", "Duo Agent Platform", f"127.0.0.1:{port} accepts connections (gRPC over TLS: health not asked)")
+        health = grpc_health.check("127.0.0.1", port, HTTP_TIMEOUT, raise_on_connect=True)
     except OSError as error:
         return Finding("gateway.agent-platform", "fail", "Duo Agent Platform", f"nothing answers on 127.0.0.1:{port} ({shown(error.strerror or error)})", "the Agent Platform service is down: see the log findings (keys, customer portal)", "gateway.agent_platform_port")
-    return Finding("gateway.agent-platform", "pass", "Duo Agent Platform", f"127.0.0.1:{port} accepts connections (TCP; no gRPC health client here)")
+    if health.serving:
+        return Finding("gateway.agent-platform", "pass", "Duo Agent Platform", f"127.0.0.1:{port}: gRPC health SERVING")
+    if health.status:
+        return Finding("gateway.agent-platform", "fail", "Duo Agent Platform", f"127.0.0.1:{port}: gRPC health {shown(health.status)}", "the Agent Platform runs but is not serving: see the log findings (keys, customer portal)")
+    return Finding("gateway.agent-platform", "warn", "Duo Agent Platform", f"127.0.0.1:{port} accepts connections but gave no gRPC health answer ({shown(health.problem)})", "check that gateway.agent_platform_port is the Agent Platform's port (50052 in the container)", "gateway.agent_platform_port")
 
 
 # --- its environment (names only, never values) -------------------------------------------------
