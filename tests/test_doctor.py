@@ -324,3 +324,17 @@ def test_grpc_health_says_when_no_grpc_answers() -> None:
     assert health.status == "" and health.problem
     with closed_port() as port:
         assert "refused" in grpc_health.check("127.0.0.1", port, timeout=1).problem.lower()
+
+
+def test_an_engine_error_midway_is_one_failing_finding_not_a_traceback() -> None:
+    from types import SimpleNamespace
+
+    import docker
+
+    def refuse(_name: str) -> None:
+        raise docker.errors.APIError("500 Server Error", explanation="\x1b[2Jdaemon is shutting down")
+
+    client = SimpleNamespace(ping=lambda: True, containers=SimpleNamespace(get=refuse))
+    [finding] = doctor_docker.diagnose(docker_profile(), NAME, client=client)  # type: ignore[arg-type]
+    assert finding.id == "engine" and finding.status == "fail"
+    assert "daemon is shutting down" in finding.detail and "\x1b" not in finding.detail

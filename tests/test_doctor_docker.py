@@ -224,6 +224,17 @@ def test_every_known_signature_becomes_a_finding_and_no_value_is_printed(docker_
     assert "fix: `aigw-wizard keys site --rotate`" in out
 
 
+def test_a_stopped_gateway_fails_and_its_log_is_still_read(docker_cleanup: DockerCleanup, doctor_images: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with fake_gitlab() as gitlab:
+        _profile, container = _start(docker_cleanup, doctor_images, gitlab.url, log="Could not prefetch keys")
+        container.stop(timeout=5)
+        code, found = _doctor_json(capsys)
+    assert code == 1
+    assert found["container.running"]["status"] == "fail" and "exited" in found["container.running"]["detail"]
+    assert found["log.prefetch-keys"]["status"] == "fail"
+    assert "gateway.healthz" not in found and "reach.discovery" not in found  # nothing to ask
+
+
 def test_a_missing_container_says_apply(capsys: pytest.CaptureFixture[str], docker_client: docker.DockerClient) -> None:
     store.save(docker_profile(docker={"container_name": f"{PREFIX}doctor-absent-{uuid.uuid4().hex[:8]}"}), NAME)
     code, found = _doctor_json(capsys)

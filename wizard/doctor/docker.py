@@ -45,6 +45,7 @@ PUBLIC_STORES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bu
 def diagnose(profile: Profile, name: str, client: DockerClient | None = None) -> list[Finding]:
     """Every Docker-side finding for the installed gateway of profile `name`."""
     import docker
+    import requests
 
     own = client is None
     try:
@@ -54,6 +55,9 @@ def diagnose(profile: Profile, name: str, client: DockerClient | None = None) ->
         return [Finding("engine", "fail", "Docker engine", f"cannot reach the Docker engine: {shown(error)}", "start Docker (`sudo systemctl start docker`) or set DOCKER_HOST")]
     try:
         return _diagnose(engine, profile, name)
+    except (docker.errors.DockerException, requests.RequestException) as error:
+        return [Finding("engine", "fail", "Docker engine", f"the Docker engine reported an error: {shown(getattr(error, 'explanation', None) or error)}",
+                        f"check the engine (`docker info`), then run `aigw-wizard doctor {name}` again")]
     finally:
         if own:
             engine.close()
