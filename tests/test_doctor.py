@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.checks_servers import closed_port
 from tests.factories import docker_profile, helm_profile
 from tests.fake_gitlab import fake_gitlab
 from wizard.doctor import docker as doctor_docker
-from wizard.doctor import probe, signatures
+from wizard.doctor import grpc_health, probe, signatures
 from wizard.doctor.fields import facts
 from wizard.doctor.findings import Finding, failed
 
@@ -262,8 +263,6 @@ def test_the_client_connects_where_the_containers_hosts_say_and_checks_the_name(
 
 # --- gRPC health over h2c -----------------------------------------------------------------------------
 
-from tests.checks_servers import closed_port  # noqa: E402
-from wizard.doctor import grpc_health  # noqa: E402
 
 
 def _h2_server(reply: bytes) -> tuple[int, list[bytes], object]:
