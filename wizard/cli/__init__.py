@@ -182,9 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _extension_registrars() -> list[Callable[..., None]]:
     """Verbs that live beside their engines; each module stays light to import."""
     from wizard.cli.checks import register as register_check
+    from wizard.cli.connect import register as register_connect
+    from wizard.cli.doctor import register as register_doctor
     from wizard.cli.install import register as register_install
 
-    return [register_check, register_install]
+    return [register_check, register_install, register_connect, register_doctor]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
