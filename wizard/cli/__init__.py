@@ -143,8 +143,9 @@ def _extension_registrars() -> list[Callable[..., None]]:
     """Verbs that live beside their engines; each module stays light to import."""
     from wizard.cli.checks import register as register_check
     from wizard.cli.install import register as register_install
+    from wizard.cli.keys import register as register_keys
 
-    return [register_check, register_install]
+    return [register_check, register_install, register_keys]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
