@@ -151,3 +151,16 @@ def test_fips_variant_changes_only_the_repository() -> None:
     profile = docker_profile(gitlab={"version": "19.2.1"}, gateway={"variant": "fips"})
     assert profile.image_ref == f"{releases.DEFAULT_IMAGE}/self-hosted-fips:self-hosted-v19.2.1-ee"
     assert docker_profile().image_ref == f"{releases.DEFAULT_IMAGE}:self-hosted-v17.5.0-ee"
+
+
+def test_a_chart_the_release_chose_follows_a_new_version_but_a_pinned_one_stays() -> None:
+    from wizard.core.profile import validate_field
+
+    old = helm_profile()
+    assert old.helm.chart_version == releases.LEGACY_CHART_VERSION
+    updated, error = validate_field(old, "gitlab.version", "19.2.1")
+    assert error is None and updated is not None
+    assert updated.helm.chart_version == releases.CURRENT_CHART_VERSION
+    pinned = helm_profile(helm={"chart_version": "0.5.0"})
+    kept, _ = validate_field(pinned, "gitlab.version", "19.2.1")
+    assert kept is not None and kept.helm.chart_version == "0.5.0"

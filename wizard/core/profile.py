@@ -328,6 +328,11 @@ def validate_field(profile: Profile, field: str, value: Any) -> tuple[Profile | 
     """
     data = profile.model_dump()
     section, _, name = field.partition(".")
+    if field in ("gitlab.version", "gateway.tag"):
+        # A chart the release chose follows the release: cleared here, chosen again on validation.
+        chosen = releases.default_chart_version(profile.gateway.tag, profile.gitlab.version)
+        if chosen and data["helm"]["chart_version"] == chosen:
+            data["helm"]["chart_version"] = ""
     if name:
         data[section][name] = value
     else:

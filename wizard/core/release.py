@@ -55,7 +55,6 @@ CUSTOMER_PORTAL_VARIABLES = ("AIGW_CUSTOMER_PORTAL_URL", "DUO_WORKFLOW_AUTH__OID
 AUTH_ENABLED = ("DUO_WORKFLOW_AUTH__ENABLED", "true")
 BYPASS_VARIABLE = "AIGW_AUTH__BYPASS_EXTERNAL"
 
-Variant = Literal["", "fips"]
 _TAG = re.compile(r"^self-hosted-v(\d+)\.(\d+)\.(\d+)-ee$")
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-ee|-ce)?$")
 
