@@ -161,3 +161,16 @@ def test_key_bodies_appear_in_no_other_file(config_dir: Path, capsys: pytest.Cap
         assert not [f for f in fragments if f in text], path
     for stream in (printed.out, printed.err):
         assert "PRIVATE KEY" not in stream and not [f for f in fragments if f in stream.replace("\n", "")]
+
+
+def test_the_engines_read_the_keys_the_spec_references() -> None:
+    from wizard.core import spec
+
+    container = spec.container_spec(docker_profile(gitlab={"version": "18.4.0"}), "prod")
+    keys.ensure_keys("prod")
+    environment = keys.key_environment(container.keys)
+    assert list(environment) == [key.variable for key in container.keys] and len(environment) == 3
+    assert all(text.startswith("-----BEGIN PRIVATE KEY-----") for text in environment.values())
+    data = keys.secret_data(container.keys)
+    assert sorted(data) == sorted(KEY_FILE_NAMES[key.variable] for key in container.keys)
+    assert set(data.values()) == set(environment.values())

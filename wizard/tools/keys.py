@@ -17,6 +17,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from wizard.core import paths
 from wizard.core.errors import WizardError
@@ -94,6 +95,21 @@ def read_key(path: Path | str) -> str:
     """The PEM text of one key, for the engine creating the container or the Secret only."""
     data = _read_checked(Path(path))
     return data.decode("ascii")
+
+
+class _Reference(Protocol):
+    variable: str
+    path: str
+
+
+def key_environment(references: Iterable[_Reference]) -> dict[str, str]:
+    """Docker: variable → PEM text for `spec.ContainerSpec.keys`, read as the container is made."""
+    return {ref.variable: read_key(ref.path) for ref in references}
+
+
+def secret_data(references: Iterable[_Reference]) -> dict[str, str]:
+    """Helm: the wizard's Secret's data (`KEY_FILE_NAMES` key → PEM text) for the same references."""
+    return {KEY_FILE_NAMES[ref.variable]: read_key(ref.path) for ref in references}
 
 
 def delete_keys(profile_name: str) -> bool:
