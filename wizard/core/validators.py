@@ -185,7 +185,7 @@ def docker_name(value: str) -> str:
 
 def env_name(value: str) -> str:
     """A variable name for `extra_env`: not one the wizard sets, and no secrets."""
-    if not _ENV_NAME.match(value):
+    if not _ENV_NAME.fullmatch(value):
         return _fail(f"{value!r} is not a valid environment variable name")
     if value in MANAGED_ENV:
         return _fail(f"{value} is set by the wizard from {MANAGED_ENV[value]}: set that instead")
@@ -257,7 +257,7 @@ def duration_seconds(value: str) -> int:
 
 
 def profile_name(value: str) -> str:
-    if not _PROFILE_NAME.match(value):
+    if not _PROFILE_NAME.fullmatch(value):
         return _fail(
             f"{value!r} is not a valid profile name (letters, digits, . _ -, at most 64, not starting with . or -)"
         )
