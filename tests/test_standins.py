@@ -186,3 +186,42 @@ def test_19x_checks_the_mounted_tls_files(start: Callable[..., Running], tmp_pat
     assert _exit_code(unmounted) == 2 and "TLS file '/etc/aigw/tls/tls.crt' is missing" in unmounted.logs()
     ignored = start("18", {**URLS, **ALL_KEYS, **tls})
     assert "TLS requested" not in ignored.wait_log("gateway listening")
+
+
+# --- the wizard's probes against them ----------------------------------------------------------
+
+
+def test_health_probes_tell_the_generations_apart(start: Callable[..., Running]) -> None:
+    from wizard.tools import health
+
+    legacy = start("17", {"AIGW_GITLAB_URL": "http://10.0.0.5"})
+    wait_http(legacy.url("/monitoring/healthz"), timeout=10)
+    base = legacy.url("")
+    assert health.healthz(base).ok
+    assert not health.auth_enforced(base).ok  # 17.x has no such answer on /
+    assert not health.agent_platform("127.0.0.1", legacy.grpc).ok
+
+    current = start("19", {**URLS, **ALL_KEYS})
+    current.wait_log("duo-workflow-service listening")
+    wait_http(current.url("/monitoring/healthz"), timeout=10)
+    assert health.healthz(current.url("")).ok
+    enforced = health.auth_enforced(current.url(""))
+    assert enforced.ok and "401" in enforced.detail
+    assert health.agent_platform("127.0.0.1", current.grpc).ok
+
+    dead = start("19", {**URLS, **ALL_KEYS, "DUO_WORKFLOW_AUTH__OIDC_CUSTOMER_PORTAL_URL": ""})
+    dead.wait_log("OIDC_CUSTOMER_PORTAL_URL is empty")
+    wait_http(dead.url("/monitoring/healthz"), timeout=10)
+    assert health.healthz(dead.url("")).ok  # "healthy" …
+    probe = health.agent_platform("127.0.0.1", dead.grpc)
+    assert not probe.ok and "nothing listens" in probe.detail  # … while the Agent Platform is dead
+
+
+def test_probes_on_a_closed_port_fail_plainly() -> None:
+    from wizard.tools import health
+
+    port = free_port()
+    assert not health.healthz(f"http://127.0.0.1:{port}").ok
+    assert not health.auth_enforced(f"http://127.0.0.1:{port}").ok
+    closed = health.agent_platform("127.0.0.1", port)
+    assert not closed.ok and "refused" in closed.detail.lower()
