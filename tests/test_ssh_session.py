@@ -233,7 +233,7 @@ def test_dropped_connection_keeps_every_value_and_resumes_at_the_gateway(
     terminal.drop(first)
     data = saved(config_dir, "prod")
     assert data["target"] == "docker"
-    assert data["gitlab"] == {"url": "https://gitlab.example.com", "api_url": "", "version": "17.5.0"}
+    assert data["gitlab"] == {"url": "https://gitlab.example.com", "api_url": "", "version": "17.5.0", "offline_license": False}
     assert data["gateway"]["port"] == 8052 and data["gateway"]["hostname"] == ""
     assert_intact(config_dir, "prod")
 

@@ -58,7 +58,7 @@ async def test_new_profile_to_review_saves_each_screen_as_entered(config_dir: Pa
         await type_into(pilot, "gitlab.url", "https://gitlab.example.com/")
         await type_into(pilot, "gitlab.version", "17.5.0")
         data = saved(config_dir, "prod")["gitlab"]
-        assert data == {"url": "https://gitlab.example.com", "api_url": "", "version": "17.5.0"}
+        assert data == {"url": "https://gitlab.example.com", "api_url": "", "version": "17.5.0", "offline_license": False}
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert screen_step(app) == "gateway"

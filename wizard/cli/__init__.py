@@ -185,8 +185,9 @@ def _extension_registrars() -> list[Callable[..., None]]:
     from wizard.cli.connect import register as register_connect
     from wizard.cli.doctor import register as register_doctor
     from wizard.cli.install import register as register_install
+    from wizard.cli.keys import register as register_keys
 
-    return [register_check, register_install, register_connect, register_doctor]
+    return [register_check, register_install, register_keys, register_connect, register_doctor]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
