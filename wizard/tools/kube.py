@@ -7,15 +7,17 @@ message says what happened and whose `remedy` says what to do about it.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.core.errors import WizardError
 from wizard.core.paths import expand_user
 
 if TYPE_CHECKING:
@@ -31,13 +33,11 @@ WATCH_WINDOW_S = 60
 LOG_QUIET_S = 3600
 
 
-class KubeError(Exception):
-    """A cluster problem in plain words, with what to do about it."""
+class KubeError(WizardError):
+    """A cluster problem in plain words, with what to do about it (`remedy`, `remedies`)."""
 
     def __init__(self, message: str, remedy: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.remedy = remedy
+        super().__init__(message, (remedy,))
 
 
 class NoKubeconfig(KubeError):
@@ -78,6 +78,52 @@ class Conflict(KubeError):
 
 class ApiFailure(KubeError):
     """Any other refusal by the API server (invalid object, server error, …)."""
+
+
+#: The chart's `app.kubernetes.io/name`: with the release's instance label it selects its pods.
+GATEWAY_APP_NAME = "ai-gateway"
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+def release_selector(release: str) -> str:
+    """The label selector of a release's gateway pods, for apply, status and plan alike."""
+    return f"{NAME_LABEL}={GATEWAY_APP_NAME},{INSTANCE_LABEL}={release}"
+
+
+def list_release_pods(cluster: Cluster, namespace: str, release: str) -> tuple[list[dict[str, Any]], str]:
+    """The release's gateway pods as raw objects, and the list's resourceVersion (to watch from)."""
+    listed = cluster.call(
+        "list",
+        "pods",
+        namespace,
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector=release_selector(release),
+        _preload_content=False,
+    )
+    data = json.loads(listed.data)
+    return list(data.get("items") or []), str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def pod_ready(pod: Mapping[str, Any]) -> bool:
+    """A raw Pod object (a dict) has condition Ready=True, as `kubectl wait --for=condition=Ready`."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+TLS_SECRET_TYPE = "kubernetes.io/tls"
+
+
+def tls_secret_data(cert: bytes, key: bytes) -> dict[str, bytes]:
+    """The content of a kubernetes.io/tls Secret, as `kubectl create secret tls` writes it."""
+    return {"tls.crt": cert, "tls.key": key}
+
+
+def secret_matches(secret: Any, kind: str, data: Mapping[str, bytes]) -> bool:
+    """A Secret (client model) has this type and exactly this content, compared decoded."""
+    present = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
+    return secret.type == kind and present == dict(data)
 
 
 def kubeconfig_location() -> str:
