@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.core.events import LogLevel, LogLine
-from wizard.tools import kube
+from wizard.tools import kube, kubestream
 
 LOG_TAIL = 50
 EVENT_TAIL = 5
@@ -122,7 +122,7 @@ class PodWatcher:
         """Events about the release's other objects (a ReplicaSet's FailedCreate, …)."""
         self._lines: queue.Queue[LogLine] = queue.Queue()
         self._changed = threading.Condition()
-        self._streams: list[kube.Stream] = []
+        self._streams: list[kubestream.Stream] = []
         self._stopping = False
         self._followed: set[tuple[str, str, int]] = set()
         self._threads: list[threading.Thread] = []
@@ -226,8 +226,8 @@ class PodWatcher:
         except Exception as error:  # noqa: BLE001 - a thread's traceback would land on the TUI
             self._say("wizard", f"cannot follow {name}: {type(error).__name__}: {error}", "warning")
 
-    def _stream(self) -> kube.Stream:
-        stream = kube.Stream()
+    def _stream(self) -> kubestream.Stream:
+        stream = kubestream.Stream()
         with self._changed:
             if self._stopping:
                 stream.stop()
