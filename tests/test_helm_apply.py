@@ -25,7 +25,13 @@ from tests.helm_support import (
 )
 from tests.kube_fixtures import HelmDouble
 from wizard.core import spec
-from wizard.core.events import GATEWAY_URL_LABEL, LogLine, Result, StepFinished
+from wizard.core.events import (
+    GATEWAY_URL_LABEL,
+    INGRESS_ADDRESS_LABEL,
+    LogLine,
+    Result,
+    StepFinished,
+)
 from wizard.core.profile import Profile
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
 from wizard.install.helm import HelmInstaller, flatten, write_values_file
@@ -208,6 +214,9 @@ def test_the_dns_reminder_names_the_ingress_address(profile: Profile, fake_kube:
     )
     outcome = result(apply(profile))
     assert outcome.remedies[2] == f"DNS: point {HOST} at the ingress address 203.0.113.7."
+    # Every address the user must know travels in Result.urls, for the Done screen and the CLI.
+    assert outcome.url(GATEWAY_URL_LABEL) == f"https://{HOST}"
+    assert outcome.url(INGRESS_ADDRESS_LABEL) == "203.0.113.7"
 
 
 # what is already there

@@ -19,7 +19,6 @@ import pytest
 
 from tests.fakekube import FakeKube
 from tests.helm_support import (
-    HOST,
     NAME,
     Tls,
     apply,
@@ -33,8 +32,6 @@ from tests.helm_support import (
 from tests.kube_fixtures import HelmDouble
 from wizard.core.errors import WizardError
 from wizard.core.events import (
-    GATEWAY_URL_LABEL,
-    INGRESS_ADDRESS_LABEL,
     Result,
     StepFinished,
     StepStarted,
@@ -184,23 +181,6 @@ def test_pod_readiness_is_the_ready_condition() -> None:
 
 
 # the Result
-
-
-def test_the_result_carries_the_gateway_url_and_the_ingress_address(profile: Profile, fake_kube: FakeKube) -> None:
-    fake_kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    fake_kube.put(
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "Ingress",
-            "metadata": {"name": "ai-gateway", "namespace": NS},
-            "spec": {"rules": [{"host": HOST}]},
-            "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}},
-        }
-    )
-    outcome = result(apply(profile))
-    assert outcome.url(GATEWAY_URL_LABEL) == f"https://{HOST}"
-    assert outcome.url(INGRESS_ADDRESS_LABEL) == "203.0.113.7"
-    assert any("DNS: point" in remedy and "203.0.113.7" in remedy for remedy in outcome.remedies)
 
 
 def test_a_refusal_carries_its_remedy_in_the_result(profile: Profile, helm_double: HelmDouble) -> None:

@@ -76,10 +76,10 @@ def last_line(text: str) -> str:
     return lines[-1].removeprefix("Error: ") if lines else "(no output)"
 
 
-def installed_version() -> HelmVersion:
+def installed_version(timeout: float = HELM_QUERY_TIMEOUT_S) -> HelmVersion:
     """`helm version` of the helm on PATH; HelmError when it is missing, broken or too old."""
     try:
-        done = proc.run_capture(["helm", "version", "--short"], timeout=HELM_QUERY_TIMEOUT_S)
+        done = proc.run_capture(["helm", "version", "--short"], timeout=timeout)
     except proc.ProgramNotFound:
         raise HelmError("helm is not installed (not found on PATH)", INSTALL_HELM) from None
     except proc.ProcError as error:
@@ -103,10 +103,14 @@ def helm_version() -> str:
     return installed_version().text
 
 
+#: `plan` runs on the Review screen: a hung helm must not hold it for long.
+PLAN_VERSION_TIMEOUT_S = 5.0
+
+
 def version_or_helm3() -> HelmVersion:
     """The installed helm's version when there is a usable one, else helm 3 (for `plan`)."""
     try:
-        return installed_version()
+        return installed_version(PLAN_VERSION_TIMEOUT_S)
     except HelmError:
         return HELM3
 
