@@ -54,6 +54,7 @@ def leave_pending(helm_double: HelmDouble) -> None:
         "app_version": "v1",
         "revision": 1,
         "status": "pending-install",
+        "description": "Initial install underway",  # what real helm records for it
         "updated": 0,
         "values": {},
     }
