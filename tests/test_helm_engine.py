@@ -132,6 +132,21 @@ def test_rolled_back_reads_both_helm_wordings(text: str, expected: bool) -> None
     assert helm_tool.rolled_back(text) is expected
 
 
+def test_helm_4s_error_spread_over_two_lines_is_read_whole() -> None:
+    # As real helm 4.1.4 prints it when a Deployment does not become ready in time.
+    stderr = [
+        'level=WARN msg="upgrade failed" name=ai-gateway error="resource Deployment/x not ready"',
+        "Error: UPGRADE FAILED: release ai-gateway failed, and has been rolled back due to "
+        "rollback-on-failure being set: resource Deployment/ai-gateway/x not ready. status: InProgress, "
+        "message: Available: 0/1",
+        "context deadline exceeded",
+    ]
+    reason = helm_tool.error_text(stderr)
+    assert reason.startswith("UPGRADE FAILED: release ai-gateway failed") and reason.endswith("context deadline exceeded")
+    assert helm_tool.rolled_back(reason)
+    assert helm_tool.error_text(["just one line"]) == "just one line"
+
+
 def test_helm_versions_pick_their_rollback_flag() -> None:
     assert helm_tool.parse_version("v3.18.0+g74d1d09").rollback_flag == "--atomic"  # type: ignore[union-attr]
     assert helm_tool.parse_version("v4.1.4+gabcdef0").rollback_flag == "--rollback-on-failure"  # type: ignore[union-attr]

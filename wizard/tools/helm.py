@@ -76,6 +76,16 @@ def last_line(text: str) -> str:
     return lines[-1].removeprefix("Error: ") if lines else "(no output)"
 
 
+def error_text(stderr: list[str]) -> str:
+    """Helm's error as one line: from its last "Error: " line on (helm spreads a wrapped
+    error over several lines, e.g. "…being set: … Available: 0/1" then "context deadline exceeded")."""
+    lines = [line.strip() for line in stderr if line.strip()]
+    starts = [index for index, line in enumerate(lines) if line.startswith("Error: ")]
+    if not starts:
+        return last_line("\n".join(lines))
+    return " ".join(lines[starts[-1] :]).removeprefix("Error: ")
+
+
 def installed_version(timeout: float = HELM_QUERY_TIMEOUT_S) -> HelmVersion:
     """`helm version` of the helm on PATH; HelmError when it is missing, broken or too old."""
     try:

@@ -28,6 +28,7 @@ from wizard.tools.helm import (
     RELEASE_NOT_FOUND,
     HelmCommands,
     HelmError,
+    error_text,
     last_line,
     rolled_back,
 )
@@ -99,7 +100,7 @@ def query(argv: list[str]) -> str | None:
         return done.stdout
     if RELEASE_NOT_FOUND in done.stderr:
         return None
-    raise HelmError(f"`{' '.join(argv[:2])}` failed: {last_line(done.stderr)}")
+    raise HelmError(f"`{' '.join(argv[:2])}` failed: {error_text(done.stderr.splitlines())}")
 
 
 def release_info(commands: HelmCommands) -> ReleaseInfo | None:
@@ -164,7 +165,7 @@ def helm_ok(runner: StepRunner, argv: list[str], what: str, remedy: str = "") ->
     """Run helm; a failure ends the step with `what` and helm's own last word."""
     code, errors = yield from run_helm(runner, argv)
     if code != 0:
-        raise HelmError(f"{what}: {last_line(chr(10).join(errors))}", remedy)
+        raise HelmError(f"{what}: {error_text(errors)}", remedy)
 
 
 def add_repo(runner: StepRunner, commands: HelmCommands) -> Generator[Event, None, None]:
@@ -199,7 +200,7 @@ def upgrade(
         code, errors = yield from run_helm(runner, argv, watcher)
     if code == 0:
         return
-    reason = last_line("\n".join(errors)) if errors else "helm failed without a message"
+    reason = error_text(errors) if errors else "helm failed without a message"
     diagnosis = watcher.diagnosis()
     for line in diagnosis:
         yield LogLine("wizard", line, "error")
