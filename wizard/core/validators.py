@@ -260,6 +260,8 @@ def duration(value: str) -> str:
     match = _DURATION.match(value)
     if not match or not any(match.groups()):
         return _fail("must be a duration like 300s, 5m or 1h30m")
+    if duration_seconds(value) == 0:  # helm would give up at once; "0s" is never meant
+        return _fail("must be longer than 0s, like 300s or 5m")
     return value
 
 
