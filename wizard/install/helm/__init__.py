@@ -28,7 +28,7 @@ from wizard.core.events import (
     Result,
 )
 from wizard.core.validators import duration_seconds
-from wizard.install import (
+from wizard.install.base import (
     AUTH_BYPASS_WARNING,
     VERIFY_COMMAND,
     WHERE_TO_SET_URL,

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from wizard.core.events import Event, LogLevel, LogLine
-from wizard.install import Drift
+from wizard.install.base import Drift
 from wizard.install.helm.pods import PodWatcher
 from wizard.install.runner import StepFailed, StepRunner
 from wizard.tools import proc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wizard.core import spec
 from wizard.core.profile import Profile
-from wizard.install import StatusReport
+from wizard.install.base import StatusReport
 from wizard.install.helm.objects import ingress_addresses
 from wizard.install.helm.release import deployed_values, release_info, values_drift
 from wizard.tools import kube
