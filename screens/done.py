@@ -6,12 +6,12 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from screens.base import WizardScreen
+from screens.messages import CloseSession, GoToStep
 from wizard.core.journal import last_outcome
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
 
 
 class DoneScreen(WizardScreen):
-    STEP = "done"
     HELP_TEXT = "The gateway is installed. Set its URL in GitLab, then run the verify command on the GitLab host."
 
     def compose_body(self) -> ComposeResult:
@@ -37,8 +37,8 @@ class DoneScreen(WizardScreen):
         next_button.focus()
 
     def action_next(self) -> None:
-        self.wizard.close_session()
+        self.post_message(CloseSession())
 
     def action_back(self) -> None:
         # Not to Install: arriving there runs the install again.
-        self.wizard.goto("review")
+        self.post_message(GoToStep("review"))

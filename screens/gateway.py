@@ -12,7 +12,6 @@ from screens.widgets import FormField
 
 
 class GatewayScreen(WizardScreen):
-    STEP = "gateway"
     HELP_TEXT = """Gateway
   Host name    the name GitLab uses to reach the gateway; localhost never works,
                because GitLab connects from another host or container

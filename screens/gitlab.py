@@ -10,7 +10,6 @@ from screens.widgets import FormField
 
 
 class GitLabScreen(WizardScreen):
-    STEP = "gitlab"
     HELP_TEXT = """GitLab
   URL      the address users open, e.g. https://gitlab.example.com
   API URL  derived from the URL (…/api/v4/); change it only for unusual set-ups

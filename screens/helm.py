@@ -11,7 +11,6 @@ from screens.widgets import FormField
 
 
 class HelmScreen(WizardScreen):
-    STEP = "helm"
     HELP_TEXT = """Helm
   Context        kubeconfig context to install into (empty: the current one)
   Namespace      created and labelled as ours when absent; an existing one is left alone

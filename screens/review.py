@@ -10,12 +10,12 @@ from textual.widgets import Static, TextArea
 
 from screens.base import WizardScreen
 from screens.dialogs import ConfirmModal, TextPromptModal
+from screens.messages import GoToStep
 from wizard.core.paths import expand_user
 from wizard.install import plan
 
 
 class ReviewScreen(WizardScreen):
-    STEP = "review"
     HELP_TEXT = """Review
   These are the commands the install amounts to, for the record or to run by hand.
   s       save them as an executable script (mode 0700)
@@ -55,7 +55,7 @@ class ReviewScreen(WizardScreen):
     def action_next(self) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.wizard.goto("install")
+                self.post_message(GoToStep("install"))
 
         question = f"Install the AI gateway now ({self.session.profile.target}, profile {self.session.name})?"
         if self.session.profile.gateway.auth_bypass:

@@ -17,7 +17,6 @@ CHOICES = (
 
 
 class TargetScreen(WizardScreen):
-    STEP = "target"
     HELP_TEXT = "Where should the AI gateway run? Docker puts one container on this host;\nHelm installs the chart on a Kubernetes cluster behind an HTTPS ingress."
 
     def compose_body(self) -> ComposeResult:

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
-from screens.glyphs import MARK
+from screens import glyphs
 
 if TYPE_CHECKING:
     from wizard.session import Step
@@ -111,9 +111,9 @@ class StepIndicator(Static):
         parts: list[Content] = []
         for step in steps:
             if step.id == current:
-                parts.append(Content.styled(f"{MARK['current']} {step.title}", "bold reverse"))
+                parts.append(Content.styled(f"{glyphs.MARK['current']} {step.title}", "bold reverse"))
             elif step.id in complete:
-                parts.append(Content.styled(f"{MARK['done']} {step.title}", "$success"))
+                parts.append(Content.styled(f"{glyphs.MARK['done']} {step.title}", "$success"))
             else:
-                parts.append(Content.styled(f"{MARK['todo']} {step.title}", "dim"))
+                parts.append(Content.styled(f"{glyphs.MARK['todo']} {step.title}", "dim"))
         self.update(Content(" ").join(parts))

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wizard.core import paths, validators
-from wizard.core.profile import SCHEMA_VERSION, Profile, problems_from_validation_error
+from wizard.core.profile import SCHEMA_VERSION, Profile, problems, problems_from_validation_error
 
 MAX_PROFILE_BYTES = 1024 * 1024
 
@@ -247,3 +247,21 @@ def list_profiles() -> list[ProfileEntry]:
         except ProfileError as error:
             entries.append(ProfileEntry(path.stem, path, modified, None, error))
     return entries
+
+
+def state_text(entry: ProfileEntry, outcome: dict[str, Any] | None = None) -> str:
+    """A profile's state in a few words, as the profile list shows it (the TUI picker and
+    `aigw-wizard profiles` alike); `outcome` is the profile's last run (`journal.last_outcome`)."""
+    if entry.profile is None:
+        if isinstance(entry.error, ProfileInvalid):
+            count = len(entry.error.problems)
+            return f"invalid ({count} problem{'s' if count != 1 else ''})"
+        return "cannot be read"
+    missing = problems(entry.profile)
+    if missing:
+        return f"incomplete ({len(missing)} to fill in)"
+    if outcome and outcome.get("command") == "apply":
+        return "installed" if outcome.get("ok") else "install failed"
+    if outcome and outcome.get("command") == "uninstall" and outcome.get("ok"):
+        return "ready (uninstalled)"
+    return "ready"
