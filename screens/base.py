@@ -58,7 +58,7 @@ class WizardScreen(Screen[None]):
             id="bypass-banner",
             markup=False,
         )
-        yield Static(f"{self.step.title} {glyphs.DASH} profile {self.session.name}", id="screen-title", markup=False)
+        yield Static(clean(f"{self.step.title} {glyphs.DASH} profile {self.session.name}"), id="screen-title", markup=False)
         with VerticalScroll(id="body"):
             yield from self.compose_body()
         with Horizontal(id="nav"):
@@ -107,7 +107,7 @@ class WizardScreen(Screen[None]):
 
     def on_form_field_browse(self, message: FormField.Browse) -> None:
         current = message.form_field.input.value.strip()
-        start = self.session.profile.resolve(current).parent if current else self.session.path.parent.parent
+        start = self.session.profile.resolve(current).parent if current else None  # None: the working directory
 
         def picked(path: str | None) -> None:
             if path:

@@ -12,6 +12,7 @@ from screens.base import WizardScreen
 from screens.dialogs import ConfirmModal, TextPromptModal
 from screens.messages import GoToStep
 from wizard.core.paths import expand_user
+from wizard.core.text import clean, clean_block
 from wizard.install import plan
 
 
@@ -27,9 +28,9 @@ class ReviewScreen(WizardScreen):
         self.plan_text = plan.render(steps)
         self.script_text = plan.script(steps, self.session.name)
         profile = self.session.profile
-        yield Static(f"{profile.target}: {profile.image_ref}  ->  GitLab uses {profile.gateway_url}",
+        yield Static(clean(f"{profile.target}: {profile.image_ref}  ->  GitLab uses {profile.gateway_url}"),
                      classes="note", markup=False)
-        yield TextArea(self.plan_text, read_only=True, id="plan-text", soft_wrap=False)
+        yield TextArea(clean_block(self.plan_text), read_only=True, id="plan-text", soft_wrap=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -46,9 +47,9 @@ class ReviewScreen(WizardScreen):
             try:
                 plan.write_script(target, self.script_text)
             except OSError as error:
-                self.notify(f"Cannot write {target}: {error.strerror}", severity="error")
+                self.notify(clean(f"Cannot write {target}: {error.strerror}"), severity="error", markup=False)
                 return
-            self.notify(f"Saved {target}")
+            self.notify(clean(f"Saved {target}"), markup=False)
 
         self.app.push_screen(TextPromptModal("Save the commands as a script", value=default), chosen)
 
@@ -60,4 +61,4 @@ class ReviewScreen(WizardScreen):
         question = f"Install the AI gateway now ({self.session.profile.target}, profile {self.session.name})?"
         if self.session.profile.gateway.auth_bypass:
             question += "\n\nAUTH BYPASS IS ON: the gateway will not authenticate requests."
-        self.app.push_screen(ConfirmModal(question, yes="Install"), confirmed)
+        self.app.push_screen(ConfirmModal(clean_block(question), yes="Install"), confirmed)

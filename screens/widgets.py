@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
 from screens import glyphs
+from wizard.core.text import clean
 
 if TYPE_CHECKING:
     from wizard.session import Step
@@ -64,7 +65,7 @@ class FormField(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label(self.label, classes="field-label")
+            yield Label(self.label, classes="field-label", markup=False)
             yield Input(self.initial, placeholder=self.placeholder, compact=True, select_on_focus=False)
             if self.browse:
                 yield Button("Browse", compact=True, classes="field-browse")
@@ -89,7 +90,7 @@ class FormField(Vertical):
     def show_error(self, error: str | None) -> None:
         self.set_class(bool(error), "-invalid")
         line = self.query_one(".field-error", Static)
-        line.update(error or "")
+        line.update(clean(error or ""))
         line.display = bool(error)
 
     def set_value(self, value: str) -> None:
