@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Input, Static
 from screens import glyphs
 from screens.dialogs import FilePickerModal
 from screens.messages import CloseSession, GoToStep
-from screens.widgets import FormField, StepIndicator
+from screens.widgets import FormField, NavButton, StepIndicator
 from wizard.core.text import clean
 from wizard.session import FORM_STEPS, Step, WizardSession, steps_for
 
@@ -61,16 +61,18 @@ class WizardScreen(Screen[None]):
         yield Static(clean(f"{self.step.title} {glyphs.DASH} profile {self.session.name}"), id="screen-title", markup=False)
         with VerticalScroll(id="body"):
             yield from self.compose_body()
+        yield Static("", id="nav-status", markup=False)
         with Horizontal(id="nav"):
-            yield Button("Back", id="back", compact=True)
-            yield Static("", id="nav-status", markup=False)
-            yield Button("Next", id="next", variant="primary", compact=True)
+            yield NavButton("Back", id="back", compact=True)
+            yield Static("", classes="nav-gap")
+            yield NavButton("Next", id="next", variant="primary", compact=True)
         yield Footer()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
 
     def on_mount(self) -> None:
+        self.query_one("#nav-status").display = False
         self.refresh_chrome()
         if self.focus_field:
             # After the subclass's own on_mount, which focuses its first field.
@@ -92,7 +94,10 @@ class WizardScreen(Screen[None]):
         self.query_one("#bypass-banner").display = self.session.profile.gateway.auth_bypass
 
     def set_status(self, text: str) -> None:
-        self.query_one("#nav-status", Static).update(clean(text))
+        """The line above Back/Next: why Next is blocked, or how a run went (wrapped, never cut)."""
+        status = self.query_one("#nav-status", Static)
+        status.update(clean(text))
+        status.display = bool(text)
 
     # Fields -------------------------------------------------------------------------------
 
@@ -144,8 +149,7 @@ class WizardScreen(Screen[None]):
     def action_next(self) -> None:
         reason = self.blocking_reason()
         if reason:
-            self.set_status(reason)
-            self.notify(reason, severity="warning", timeout=6, markup=False)
+            self.set_status(reason)  # above Back/Next, wrapped; no toast to cover the fields
             return
         self.session.confirm(self.step.id)
         following = self.session.next_step(self.step.id)

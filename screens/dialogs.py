@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Static
 
 from screens import glyphs
+from screens.widgets import NavButton
 from wizard.core.text import clean
 
 
@@ -32,8 +33,8 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Static(self.question, classes="dialog-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.no, id="no", compact=True)
-                yield Button(self.yes, id="yes", variant="warning", compact=True)
+                yield NavButton(self.no, id="no", compact=True)
+                yield NavButton(self.yes, id="yes", variant="warning", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -64,8 +65,8 @@ class TextPromptModal(ModalScreen[str | None]):
             yield Input(self.value, placeholder=self.placeholder, compact=True)
             yield Static("", id="prompt-error", classes="field-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("OK", id="ok", variant="primary", compact=True)
+                yield NavButton("Cancel", id="cancel", compact=True)
+                yield NavButton("OK", id="ok", variant="primary", compact=True)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#prompt-error", Static).update(clean(self.validate(event.value) or ""))

@@ -10,6 +10,7 @@ from textual.widgets import Static
 from screens import glyphs
 from screens.base import WizardScreen
 from screens.messages import CloseSession, GoToStep
+from screens.widgets import NavButton
 from wizard.core.events import GATEWAY_URL_LABEL, Address
 from wizard.core.journal import last_outcome
 from wizard.core.text import clean, clean_block
@@ -56,8 +57,8 @@ class DoneScreen(WizardScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        next_button = self.query_one("#next")
-        next_button.label = "Finish"
+        next_button = self.query_one("#next", NavButton)
+        next_button.set_text("Finish")
         next_button.focus()
 
     def action_next(self) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from screens import glyphs
 from screens.messages import OpenSession
+from screens.widgets import NavButton
 from wizard.core import paths
 from wizard.core.text import clean, clean_block
 
@@ -58,10 +59,10 @@ class ProfilesScreen(Screen[None]):
         yield DataTable(id="profiles", cursor_type="row", zebra_stripes=True)
         yield Static("", id="profile-detail", markup=False)
         with Horizontal(id="nav"):
-            yield Button("New", id="new", variant="primary", compact=True)
-            yield Button("Open", id="open", compact=True)
-            yield Button("Duplicate", id="duplicate", compact=True)
-            yield Button("Delete", id="delete", variant="error", compact=True)
+            yield NavButton("New", id="new", variant="primary", compact=True)
+            yield NavButton("Open", id="open", compact=True)
+            yield NavButton("Duplicate", id="duplicate", compact=True)
+            yield NavButton("Delete", id="delete", variant="error", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -11,6 +11,7 @@ from textual.widgets import Static, TextArea
 from screens.base import WizardScreen
 from screens.dialogs import ConfirmModal, TextPromptModal
 from screens.messages import GoToStep
+from screens.widgets import NavButton
 from wizard.core.paths import expand_user
 from wizard.core.text import clean, clean_block
 from wizard.install import plan
@@ -34,7 +35,7 @@ class ReviewScreen(WizardScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#next").label = "Install"
+        self.query_one("#next", NavButton).set_text("Install")
         self.query_one(TextArea).focus()
 
     def action_save_script(self) -> None:
