@@ -140,7 +140,7 @@ class WizardScreen(Screen[None]):
         """Why Next may not proceed yet, in plain words (None: go ahead)."""
         invalid = [field.label for field in self.query(FormField) if field.has_class("-invalid")]
         if invalid:
-            return "Fix the fields marked in red: " + ", ".join(invalid)
+            return "Fix these fields (the error is under each): " + ", ".join(invalid)
         missing = self.session.step_problems(self.step.id)
         if missing:
             return "Still needed: " + "; ".join(missing)

@@ -219,7 +219,7 @@ class InstallScreen(WizardScreen):
         self.session.result = result
         self.query_one("#back").disabled = False
         self.query_one("#outcome", Static).update(outcome_text(result))
-        self.query_one("#outcome-box").display = True
+        self.query_one("#outcome-box").display = not result.ok  # a success is said in the status line
         if result.ok:
             self.query_one("#next").disabled = False
             self.set_status(clean(f"{result.summary}: Next shows where to set the URL"))

@@ -10,6 +10,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, Static
 
@@ -177,6 +178,9 @@ class Choice(RadioButton):
         keyed = self.has_class("-selected") and self.parent is not None and self.parent.has_focus
         return Content.assemble(f"{glyphs.FOCUS if keyed else ' '} ", super().render())
 
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return super().get_content_width(container, viewport) + 2  # the focus marker
+
 
 class Toggle(Checkbox):
     """A checkbox drawn `[x]` when on and `[ ]` when off, with the focus marker when focused."""
@@ -187,6 +191,9 @@ class Toggle(Checkbox):
 
     def render(self) -> Content:
         return Content.assemble(f"{glyphs.FOCUS if self.has_focus else ' '} ", super().render())
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return super().get_content_width(container, viewport) + 2  # the focus marker
 
 
 class NavButton(Button):
