@@ -334,3 +334,31 @@ async def test_duplicate_makes_an_equal_profile(config_dir: Path) -> None:
         await pilot.press(*"b", "enter")
         await pilot.pause()
     assert store.load("b").model_dump() == store.load("a").model_dump()
+
+
+async def test_screens_navigate_by_posting_messages(config_dir: Path) -> None:
+    from screens.messages import CloseSession, GoToStep
+
+    posted: list[object] = []
+
+    def hook(message: object) -> None:
+        # A message is seen at each node it bubbles through: count it once.
+        if isinstance(message, GoToStep | CloseSession) and all(message is not seen for seen in posted):
+            posted.append(message)
+
+    save_profile("p", docker_profile())
+    app = make_app("p", run_checks=canned_checks([r for r in FAILED_CHECKS if r.status != "fail"]))
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen_step(app) == "tls"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        app.goto("done")
+        await pilot.pause()
+        await pilot.press("ctrl+n")  # Finish
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ProfilesScreen"
+    assert posted == [GoToStep("tls"), GoToStep("preflight"), CloseSession()]
