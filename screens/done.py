@@ -31,13 +31,14 @@ class DoneScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         result = self.session.result
         yield Static("Set this AI gateway URL in GitLab:", classes="section-title")
-        for address in self.addresses():
-            if address.label == GATEWAY_URL_LABEL:
-                yield Static(clean(address.value), classes="done-url", markup=False)
-            else:
-                line = Text(f"{clean(address.label)}: ")
-                line.append(clean(address.value), style="bold")
-                yield Static(line, classes="done-address")
+        others = [address for address in self.addresses() if address.label != GATEWAY_URL_LABEL]
+        yield Static(clean(self.addresses()[0].value), classes="done-url", markup=False)
+        if others:
+            yield Static("Also reported by the install:", classes="section-title")
+        for address in others:
+            line = Text(f"{clean(address.label)}: ")
+            line.append(clean(address.value), style="bold")
+            yield Static(line, classes="done-address")
         remedies = result.remedies if result and result.remedies else (
             WHERE_TO_SET_URL, f"Then verify on the GitLab host: {VERIFY_COMMAND}",
         )
