@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -158,11 +160,35 @@ class HelpModal(ModalScreen[None]):
         self.text = text
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog dialog-tall"):
+        with Vertical(classes="dialog dialog-tall dialog-help"):
             yield Label("Help", classes="dialog-text", markup=False)
             with VerticalScroll():
-                yield Static(self.text, markup=False)
-            yield Static("Esc: close", classes="dialog-hint")
+                yield Static(self.text, id="help-text", markup=False)
+            yield Static("Esc: close", classes="dialog-hint", markup=False)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._rewrap)
+
+    def _rewrap(self) -> None:
+        help_text = self.query_one("#help-text", Static)
+        help_text.update(hang_wrap(self.text, max(30, help_text.content_region.width)))
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+_KEY_COLUMN = re.compile(r"^(\s*\S+(?: \S+)*\s{2,})\S")
+
+
+def hang_wrap(text: str, width: int) -> str:
+    """Wrap help text so a long line continues under its own description column
+    (`  Key   what it does …` → continuation lines indented to "what")."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        match = _KEY_COLUMN.match(line)
+        indent = len(match.group(1)) if match and len(match.group(1)) <= width // 2 else len(line) - len(line.lstrip())
+        out.extend(textwrap.wrap(line, width, subsequent_indent=" " * indent) or [""])
+    return "\n".join(out)

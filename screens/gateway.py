@@ -9,6 +9,7 @@ from textual.widgets import Checkbox, Label, RadioSet, Static
 
 from screens.base import WizardScreen
 from screens.widgets import Choice, FormField, Toggle
+from wizard.core.text import clean
 
 
 class GatewayScreen(WizardScreen):
@@ -31,6 +32,7 @@ class GatewayScreen(WizardScreen):
             yield FormField("gateway.port", "Host port", str(gateway.port), placeholder="e.g. 5052")
         yield FormField("gateway.image", "Image", gateway.image)
         yield FormField("gateway.tag", "Tag", gateway.tag, placeholder=self._tag_placeholder())
+        yield Static(self._image_used(), id="image-used", classes="live", markup=False)
         with Horizontal(classes="inline-row"):
             yield Label("  Image source", classes="field-label", markup=False)
             with RadioSet(id="image-source"):
@@ -79,6 +81,11 @@ class GatewayScreen(WizardScreen):
 
     def field_changed(self, field: str, error: str | None) -> None:
         self.query_one("#field-gateway-tag", FormField).input.placeholder = self._tag_placeholder()
+        self.query_one("#image-used", Static).update(self._image_used())
+
+    def _image_used(self) -> str:
+        # The whole reference: a long registry path does not fit in the Image field.
+        return clean(f"Image used: {self.session.profile.image_ref or '- (set the tag or GitLab version)'}")
 
     def _tag_placeholder(self) -> str:
         tag = self.session.profile.image_tag

@@ -12,7 +12,7 @@ from screens.widgets import FormField
 class GitLabScreen(WizardScreen):
     HELP_TEXT = """GitLab
   URL      the address users open, e.g. https://gitlab.example.com
-  API URL  derived from the URL (…/api/v4/); change it only for unusual set-ups
+  API URL  derived from the URL (.../api/v4/); change it only for unusual set-ups
   Version  your GitLab version (Admin > Overview): the gateway image must match it,
            e.g. 17.5.0 runs the image tag self-hosted-v17.5.0-ee"""
 

@@ -35,7 +35,7 @@ class HelmScreen(WizardScreen):
         yield FormField("helm.namespace", "Namespace", helm.namespace)
         yield FormField("helm.release", "Release", helm.release)
         yield FormField("helm.chart", "Chart", helm.chart, browse=True,
-                        hint="repo/chart, oci://…, or a local .tgz")
+                        hint="repo/chart, oci://..., or a local .tgz")
         yield FormField("helm.chart_version", "Chart version", helm.chart_version)
         yield FormField("helm.repo_url", "Repository URL", helm.repo_url)
         yield FormField("helm.ingress_class", "Ingress class", helm.ingress_class)

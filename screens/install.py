@@ -144,7 +144,7 @@ class InstallScreen(WizardScreen):
         self.query_one(LogPane).clear()  # only the current run's lines
         self.query_one("#next").disabled = True
         self.query_one("#back").disabled = True
-        self.set_status("Installing…  (c cancels)")
+        self.set_status("Installing...  (c cancels)")
         self.run_installer()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -244,7 +244,7 @@ class InstallScreen(WizardScreen):
             if yes:
                 self.cancel_request.set()
                 self.quit_when_finished = then_quit
-                self.set_status("Cancelling: cleaning up…")
+                self.set_status("Cancelling: cleaning up...")
 
         self.app.push_screen(
             ConfirmModal("Cancel the install? What was started is cleaned up or rolled back.",

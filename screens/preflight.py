@@ -63,7 +63,7 @@ Failures block Next; warnings do not."""
         self.results.clear()
         self.query_one(DataTable).clear()
         self.running = True
-        self.set_status("Running checks…")
+        self.set_status("Running checks...")
         self.run_checks()
 
     @work(thread=True, exclusive=True, exit_on_error=False)

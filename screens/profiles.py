@@ -83,7 +83,7 @@ class ProfilesScreen(Screen[None]):
         folder = paths.profiles_dir()
         found = sorted(folder.glob("*.toml")) if folder.is_dir() else []
         for path in found:
-            table.add_row(Text(clean(path.stem)), "", "", "reading…", key=path.stem)
+            table.add_row(Text(clean(path.stem)), "", "", "reading...", key=path.stem)
         if not found:
             self.query_one("#profile-detail", Static).update(
                 clean(f"No profiles yet in {folder}. Press n to create one.")
@@ -194,7 +194,7 @@ class ProfilesScreen(Screen[None]):
 
     def action_open(self) -> None:
         if self.entries is None:
-            self.notify("Still reading the profiles…", timeout=2)
+            self.notify("Still reading the profiles...", timeout=2)
             return
         entry = self.selected()
         if entry is None:
