@@ -8,8 +8,10 @@ repository served on 127.0.0.1 or from a local .tgz (tests/helm_real_support.py)
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -19,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.fakekube import FakeKube
 from tests.helm_binaries import HELM_PINS, HelmPin, HelmUnavailable, helm_binary, required
 from tests.helm_real_support import ChartRepo, helm_run, package_chart, write_chart
 from tests.helm_support import HOST, NAME, Tls, make_tls, saved_profile
+from tests.kube_fixtures import DOUBLES_DIR, HelmDouble
 from wizard.cli import main as cli_main
 from wizard.core import spec
 from wizard.core.profile import Profile
@@ -349,3 +353,150 @@ def test_the_planned_repo_add_survives_a_changed_repository_url(
     repo_profile(tls, repo, repo_url=repo.url.replace("127.0.0.1", "localhost"))
     second = real_helm.run(*planned_repo_add())
     assert second.returncode == 0, second.stderr
+
+
+# --- render check: every value the wizard writes is one the chart uses -------------------------
+
+
+def render(real_helm: RealHelm, chart: Path, values: dict[str, Any], folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    values_file = folder / f"values-{len(list(folder.iterdir()))}.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    done = real_helm.run("template", RELEASE, str(chart), "-n", NAMESPACE, "-f", str(values_file))
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def leaves(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    """Paths of every scalar in a values tree (dict keys and list indexes)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaves(item, (*path, index))
+    else:
+        yield path
+
+
+def without(values: dict[str, Any], path: tuple[str | int, ...]) -> dict[str, Any]:
+    pruned = copy.deepcopy(values)
+    parent: Any = pruned
+    for part in path[:-1]:
+        parent = parent[part]
+    del parent[path[-1]]
+    return pruned
+
+
+@per_helm()
+def test_every_value_the_wizard_writes_lands_in_the_rendered_chart(
+    real_helm: RealHelm, tls: Tls, tmp_path: Path
+) -> None:
+    profile = saved_profile(
+        tls,
+        gitlab={"url": "https://gitlab.test", "api_url": "https://gitlab-api.test/api/v4/"},
+        gateway={
+            "hostname": HOST,
+            "image": "registry.test/aigw/model-gateway",
+            "tag": "v9.9.9",
+            "ca_bundle": str(tls.cert),
+            "auth_bypass": True,
+            "extra_env": {"AIGW_LOGGING__LEVEL": "debug"},
+        },
+    )
+    values = spec.helm_values(profile)
+    chart = write_chart(tmp_path / "chart")
+    baseline = render(real_helm, chart, values, tmp_path / "values")
+    docs = {doc["kind"]: doc for doc in yaml.safe_load_all(baseline) if doc}
+
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert container["image"] == "registry.test/aigw/model-gateway:v9.9.9"
+    assert env["AIGW_GITLAB_URL"] == "https://gitlab.test"
+    assert env["AIGW_GITLAB_API_URL"] == "https://gitlab-api.test/api/v4/"
+    assert env["AIGW_AUTH__BYPASS_EXTERNAL"] == "true"
+    assert env["AIGW_LOGGING__LEVEL"] == "debug"
+    assert env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == spec.CA_BUNDLE_MOUNT
+    assert (
+        pod["volumes"] == values["volumes"] and container["volumeMounts"] == values["volumeMounts"]
+    )
+    ingress = docs["Ingress"]["spec"]
+    assert ingress["ingressClassName"] == profile.helm.ingress_class
+    assert ingress["tls"] == [{"secretName": profile.helm.tls_secret, "hosts": [HOST]}]
+    [rule] = ingress["rules"]
+    assert rule["host"] == HOST
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [
+        ("/", "ImplementationSpecific")
+    ]
+
+    # None silently ignored: taking away any one value changes what the chart renders.
+    ignored = [
+        ".".join(map(str, path))
+        for path in leaves(values)
+        if render(real_helm, chart, without(values, path), tmp_path / "values") == baseline
+    ]
+    assert ignored == [], f"values the chart does not use: {ignored}"
+
+
+# --- the recording double answers in real helm's shapes ----------------------------------------
+
+
+def shape(value: Any) -> Any:
+    """Keys and JSON types of a document, values left out (lists by their first item)."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def release_shape(document: Any) -> Any:
+    """``shape``, with helm 4's ``info.resources`` (cluster objects) cut to their top-level keys."""
+    if isinstance(document, dict) and "resources" in document.get("info", {}):
+        resources = document["info"]["resources"]
+        document = copy.deepcopy(document)
+        document["info"]["resources"] = {
+            kind: [sorted(obj) for obj in objects] for kind, objects in resources.items()
+        }
+    return shape(document)
+
+
+def build_info_keys(text: str) -> list[str]:
+    return re.findall(r"(\w+):\"", text)
+
+
+@per_helm()
+def test_the_helm_double_answers_in_the_shapes_of_real_helm(
+    real_helm: RealHelm, kubeconfig: Path, helm_double: HelmDouble, tmp_path: Path
+) -> None:
+    helm_double.set_scenario(version=real_helm.pin.version)
+    chart = write_chart(tmp_path / "chart")
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump({"image": {"tag": "v9.9.9"}}))
+    double_env = {k: v for k, v in os.environ.items() if k != "FAKE_KUBE_URL"}
+
+    def both(*args: str) -> tuple[str, str]:
+        real = real_helm.run(*args)
+        double = subprocess.run(
+            [str(DOUBLES_DIR / "helm"), *args], env=double_env, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert real.returncode == double.returncode == 0, real.stderr + double.stderr
+        return real.stdout, double.stdout
+
+    release = (RELEASE, "-n", NAMESPACE)
+    for _ in range(2):  # two revisions, so history has a superseded row
+        both("upgrade", "--install", *release, str(chart), "--create-namespace", "-f", str(values))
+    for query in (("status", *release), ("history", *release), ("list", "-n", NAMESPACE)):
+        real, double = both(*query, "-o", "json")
+        assert release_shape(json.loads(double)) == release_shape(json.loads(real)), query
+    real_history, double_history = both("history", *release, "--max", "1", "-o", "json")
+    assert [r["revision"] for r in json.loads(double_history)] == [2]
+    assert shape(json.loads(double_history)) == shape(json.loads(real_history))
+    real, double = both("version")
+    assert build_info_keys(double) == build_info_keys(real)
+    real, double = both("version", "--short")
+    assert re.fullmatch(r"v\d+\.\d+\.\d+\+g[0-9a-f]{7}\n", double) and re.fullmatch(
+        r"v\d+\.\d+\.\d+\+g[0-9a-f]{7}\n", real
+    )
