@@ -9,6 +9,7 @@ repository served on 127.0.0.1 or from a local .tgz (tests/helm_real_support.py)
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -23,13 +24,14 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.docker_fixtures import StandinImages
 from tests.fakekube import FakeKube
 from tests.helm_binaries import HELM_PINS, HelmPin, HelmUnavailable, helm_binary, required
 from tests.helm_real_support import ChartRepo, helm_run, package_chart, write_chart
 from tests.helm_support import HOST, NAME, Tls, make_tls, saved_profile
 from tests.kube_fixtures import DOUBLES_DIR, HelmDouble
 from wizard.cli import main as cli_main
-from wizard.core import spec
+from wizard.core import spec, store
 from wizard.core.profile import Profile
 
 pytestmark = pytest.mark.helm_real
@@ -500,3 +502,82 @@ def test_the_helm_double_answers_in_the_shapes_of_real_helm(
     assert re.fullmatch(r"v\d+\.\d+\.\d+\+g[0-9a-f]{7}\n", double) and re.fullmatch(
         r"v\d+\.\d+\.\d+\+g[0-9a-f]{7}\n", real
     )
+
+
+# --- bundle: `helm pull` from the loopback repository -----------------------------------------
+
+
+def standin_gateway(images: StandinImages) -> dict[str, str]:
+    return {"hostname": HOST, "image": images.repository, "tag": images.tags["healthy"]}
+
+
+@pytest.mark.docker
+@per_helm()
+def test_bundle_pulls_the_chart_from_the_repository(
+    real_helm: RealHelm, wizard: Cli, tls: Tls, repo: ChartRepo, standin_images: StandinImages,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    saved_profile(
+        tls,
+        gateway=standin_gateway(standin_images),
+        helm={"repo_url": repo.url, "chart_version": "0.8.1"},
+    )
+    folder = tmp_path / "bundle"
+    ok(wizard("bundle", NAME, str(folder)))
+    published = (repo.folder / "ai-gateway-0.8.1.tgz").read_bytes()
+    assert (folder / "ai-gateway-0.8.1.tgz").read_bytes() == published  # what helm pull fetched
+    manifest = json.loads((folder / "manifest.json").read_text())
+    listed = {entry["name"]: entry["sha256"] for entry in manifest["files"]}
+    assert listed["ai-gateway-0.8.1.tgz"] == hashlib.sha256(published).hexdigest()
+    # The bundled profile installs from the pulled archive with real helm, no repository needed.
+    bundled = store.load(folder / f"{NAME}.toml")
+    assert bundled.helm.local_chart
+    done = real_helm.run("show", "chart", str(folder / Path(bundled.helm.chart).name))
+    assert done.returncode == 0 and "version: 0.8.1" in done.stdout, done.stderr
+
+
+@pytest.mark.docker
+@per_helm(
+    helm3="needs engine fix: bundle packages a chart directory",
+    helm4="needs engine fix: bundle packages a chart directory",
+)
+def test_bundle_packages_a_chart_directory(
+    real_helm: RealHelm, wizard: Cli, tls: Tls, standin_images: StandinImages, tmp_path: Path
+) -> None:
+    chart_dir = write_chart(tmp_path / "src", "0.8.3")
+    saved_profile(tls, gateway=standin_gateway(standin_images), helm={"chart": str(chart_dir)})
+    folder = tmp_path / "bundle"
+    ok(wizard("bundle", NAME, str(folder)))
+    bundled = store.load(folder / f"{NAME}.toml")
+    done = real_helm.run("show", "chart", str(folder / Path(bundled.helm.chart).name))
+    assert done.returncode == 0 and "version: 0.8.3" in done.stdout, done.stderr
+
+
+PODS_FIX = "needs engine fix: pods selected by app.kubernetes.io/name + instance"
+
+
+@per_helm(helm3=PODS_FIX, helm4=PODS_FIX)
+def test_status_counts_only_the_gateway_pods_of_the_release(
+    real_helm: RealHelm, wizard: Cli, kubeconfig: Path, tls: Tls, repo: ChartRepo,
+    fake_kube: FakeKube,
+) -> None:  # fmt: skip
+    """Another chart's pod in the same release (a subchart, say) is not the gateway."""
+    repo_profile(tls, repo)
+    ok(wizard("apply", NAME, "--yes", "--skip-checks"))
+    fake_kube.set_pod_phase(
+        NAMESPACE, "ai-gateway-redis-0", "Pending", False,
+        labels={"app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": RELEASE},
+    )  # fmt: skip
+    shown = json.loads(ok(wizard("status", NAME, "--json")))
+    assert shown["healthy"] is True and shown["details"]["pods"].startswith("1/1 ready")
+
+
+@per_helm(helm3=PODS_FIX, helm4=PODS_FIX)
+def test_the_planned_wait_selects_the_gateway_pods_by_name_and_instance(
+    real_helm: RealHelm, wizard: Cli, tls: Tls, repo: ChartRepo
+) -> None:
+    repo_profile(tls, repo)
+    plan = ok(wizard("plan", NAME))
+    wait = plan[plan.index("kubectl wait") :].split("\n\n")[0]
+    assert f"app.kubernetes.io/instance={RELEASE}" in wait
+    assert "app.kubernetes.io/name=ai-gateway" in wait
