@@ -4,6 +4,14 @@ It speaks the real REST paths and JSON (lists, ``Status`` errors, watches as chu
 newline-delimited JSON, followed pod logs), binds to 127.0.0.1 on an ephemeral port and offers
 thread-safe helpers so a test can shape cluster state while the code under test watches it.
 A ``/_fake/`` HTTP control endpoint exposes the same helpers to other processes (the helm double).
+
+It is also good enough for real helm 3 and 4 (tests/test_helm_real.py): OpenAPI v3 documents
+whose PATCH operations take ``fieldValidation`` (so helm validates on the server, and the fake
+rejects unknown fields under ``Strict``), protobuf request bodies for Secrets (helm's release
+storage), strategic merge patch by patch-merge keys (helm 3 upgrades), server-side apply (helm 4),
+streaming-list watches ending in a bookmark (helm 4's kstatus), cluster IPs for Services, and —
+with ``FakeKube(controllers=True)`` — a Deployment controller whose pods turn Ready at once
+(unless the pod template says ``fakekube.test/ready: "false"``) and garbage collection.
 """
 
 from __future__ import annotations
@@ -1646,10 +1654,12 @@ class _Handler(BaseHTTPRequestHandler):
             fake._check_fault("patch", res.plural, ns, name)
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
             self._check_fields(res, body, query)
+            if content_type == "application/apply-patch+yaml":
+                with fake._cond:
+                    code, applied = fake._apply(res, ns, name, body, dry_run)
+                self._send_json(code, applied)
+                return
             with fake._cond:
-                if content_type == "application/apply-patch+yaml":
-                    self._send_json(*fake._apply(res, ns, name, body, dry_run))
-                    return
                 current = copy.deepcopy(fake._existing(res, ns, name))
                 if content_type == "application/json-patch+json" and isinstance(body, list):
                     patched = json_patch(current, body)
