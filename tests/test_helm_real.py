@@ -6,7 +6,7 @@ PATH. KUBECONFIG points at ``FakeKube(controllers=True)`` (Deployments get Repli
 pods), helm keeps its repositories and cache in the test's own folder, and charts come from a
 repository served on 127.0.0.1 or from a local .tgz (tests/helm_real_support.py). No escape
 hatches: helm stores releases in Secrets (the secrets driver) and validates against the fake's
-OpenAPI. Tests marked xfail need an engine fix from issue #13 that is not merged yet.
+OpenAPI.
 """
 
 from __future__ import annotations
@@ -58,16 +58,9 @@ class RealHelm:
         return json.loads(done.stdout)
 
 
-def per_helm(**xfail: str) -> pytest.MarkDecorator:
-    """Run a test once per pinned helm; ``helm4="reason"`` marks that one strict xfail.
-
-    An xfail here means: needs an engine fix (issue #13) that is not merged yet.
-    """
-    params = []
-    for pin in HELM_PINS:
-        key = f"helm{pin.major}"
-        marks = [pytest.mark.xfail(strict=True, reason=xfail[key])] if key in xfail else []
-        params.append(pytest.param(pin, id=key, marks=marks))
+def per_helm() -> pytest.MarkDecorator:
+    """Run a test once per pinned helm."""
+    params = [pytest.param(pin, id=f"helm{pin.major}") for pin in HELM_PINS]
     return pytest.mark.parametrize("helm_pin", params, indirect=True)
 
 
@@ -167,8 +160,6 @@ CLUSTER_CHECKS = (
     "helm.binary,helm.version,kube.context,kube.api,kube.nodes,kube.ingress_class,"
     "kube.namespace,kube.tls_secret"
 )
-CHART_FIX = "needs engine fix: chart and app version from `helm history` (real status has no chart)"
-ROLLBACK_FLAG_FIX = "needs engine fix: --rollback-on-failure on helm 4 (--atomic is deprecated)"
 
 
 def install_by_hand(real_helm: RealHelm, repo: ChartRepo, profile: Profile, folder: Path) -> None:
@@ -299,7 +290,7 @@ def test_a_failed_upgrade_is_rolled_back_by_helm(
     assert len(gateway_pods(fake_kube)) == 1 and gateway_pods(fake_kube) != [pod]
 
 
-@per_helm(helm4="needs engine fix: helm 4's 'due to rollback-on-failure being set' wording")
+@per_helm()
 def test_the_wizard_says_helm_rolled_the_release_back(
     real_helm: RealHelm, wizard: Cli, kubeconfig: Path, tls: Tls, repo: ChartRepo, tmp_path: Path
 ) -> None:
@@ -332,7 +323,7 @@ def test_a_local_chart_archive_installs_without_any_repository(
     assert shown["healthy"] is True and shown["drift"] == []
 
 
-@per_helm(helm3=CHART_FIX, helm4=CHART_FIX)
+@per_helm()
 def test_status_shows_the_real_chart_version(
     real_helm: RealHelm, wizard: Cli, kubeconfig: Path, tls: Tls, repo: ChartRepo, tmp_path: Path
 ) -> None:
@@ -340,7 +331,7 @@ def test_status_shows_the_real_chart_version(
     assert "chart: ai-gateway-0.8.1" in ok(wizard("status", NAME))
 
 
-@per_helm(helm4=ROLLBACK_FLAG_FIX)
+@per_helm()
 def test_apply_prints_no_deprecation_warning(
     real_helm: RealHelm, wizard: Cli, kubeconfig: Path, tls: Tls, repo: ChartRepo
 ) -> None:
@@ -350,10 +341,7 @@ def test_apply_prints_no_deprecation_warning(
     assert "deprecated" not in (out + done.stderr).lower()
 
 
-@per_helm(
-    helm3="needs engine fix: plan's `helm repo add` lacks --force-update",
-    helm4="needs engine fix: plan's `helm repo add` lacks --force-update",
-)
+@per_helm()
 def test_the_planned_repo_add_survives_a_changed_repository_url(
     real_helm: RealHelm, wizard: Cli, tls: Tls, repo: ChartRepo
 ) -> None:
@@ -552,10 +540,7 @@ def test_bundle_pulls_the_chart_from_the_repository(
 
 
 @pytest.mark.docker
-@per_helm(
-    helm3="needs engine fix: bundle packages a chart directory",
-    helm4="needs engine fix: bundle packages a chart directory",
-)
+@per_helm()
 def test_bundle_packages_a_chart_directory(
     real_helm: RealHelm, wizard: Cli, tls: Tls, standin_images: StandinImages, tmp_path: Path
 ) -> None:
@@ -568,10 +553,9 @@ def test_bundle_packages_a_chart_directory(
     assert done.returncode == 0 and "version: 0.8.3" in done.stdout, done.stderr
 
 
-PODS_FIX = "needs engine fix: pods selected by app.kubernetes.io/name + instance"
 
 
-@per_helm(helm3=PODS_FIX, helm4=PODS_FIX)
+@per_helm()
 def test_status_counts_only_the_gateway_pods_of_the_release(
     real_helm: RealHelm, wizard: Cli, kubeconfig: Path, tls: Tls, repo: ChartRepo,
     fake_kube: FakeKube, tmp_path: Path,
@@ -586,7 +570,7 @@ def test_status_counts_only_the_gateway_pods_of_the_release(
     assert shown["healthy"] is True and shown["details"]["pods"].startswith("1/1 ready")
 
 
-@per_helm(helm3=PODS_FIX, helm4=PODS_FIX)
+@per_helm()
 def test_the_planned_wait_selects_the_gateway_pods_by_name_and_instance(
     real_helm: RealHelm, wizard: Cli, tls: Tls, repo: ChartRepo
 ) -> None:

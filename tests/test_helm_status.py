@@ -41,11 +41,6 @@ def test_status_before_install(profile: Profile) -> None:
     assert (report.installed, report.state, report.drift) == (False, "not installed", [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs engine fix: chart from `helm history` (the double's status, like real helm's, "
-    "no longer has a chart key)",
-)
 def test_status_after_install_is_deployed_healthy_and_without_drift(profile: Profile) -> None:
     assert result(apply(profile)).ok
     report = status(profile)
