@@ -396,6 +396,52 @@ def test_archive_is_loaded_with_progress_and_started(gateway: Gateway, docker_cl
 
 
 @pytest.mark.docker
+def test_a_gzipped_archive_is_loaded_in_one_pass_and_the_engine_names_what_it_held(gateway: Gateway, docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, standin_images: StandinImages, tmp_path: Path) -> None:
+    import gzip
+
+    repository = unique_copy(docker_client, docker_cleanup, standin_images.healthy)
+    plain = save_archive(docker_client, f"{repository}:{HEALTHY_TAG}", tmp_path / "gateway.tar")
+    archive = tmp_path / "gateway.tar.gz"
+    archive.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=1))
+    docker_client.images.remove(f"{repository}:{HEALTHY_TAG}")
+
+    wrong = gateway.profile(image=f"{repository}-other", image_archive=str(archive))
+    events = run(gateway.installer(wrong).apply(), gateway.name)
+    assert not result(events).ok
+    assert f"did not provide {repository}-other:{HEALTHY_TAG} (it held {repository}:{HEALTHY_TAG})" in result(events).summary
+    assert gateway.container() is None
+
+    docker_client.images.remove(f"{repository}:{HEALTHY_TAG}")
+    events = run(gateway.installer(gateway.profile(image=repository, image_archive=str(archive))).apply(), gateway.name)
+    assert result(events).ok, result(events).summary
+    sent = [event for event in events if isinstance(event, Progress) and event.key == "archive"]
+    assert sent[-1].current == archive.stat().st_size  # the compressed bytes, each sent once
+    assert gateway.healthy()
+
+
+@pytest.mark.docker
+def test_a_rebuilt_archive_with_an_unchanged_tag_is_loaded_again(gateway: Gateway, docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, standin_images: StandinImages, tmp_path: Path) -> None:
+    repository = unique_copy(docker_client, docker_cleanup, standin_images.healthy)
+    ref = f"{repository}:{HEALTHY_TAG}"
+    dockerfile = f"FROM {standin_images.healthy}\nRUN echo {uuid.uuid4().hex} > /build-id\n"
+    rebuilt, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), pull=False, rm=True, forcerm=True)
+    rebuilt.tag(repository, HEALTHY_TAG)
+    docker_cleanup.track_image(rebuilt.id)  # after the tag: removed once the tag is
+    archive = save_archive(docker_client, ref, tmp_path / "gateway.tar")
+    docker_client.images.get(standin_images.healthy).tag(repository, HEALTHY_TAG)  # the engine keeps the old build
+    old_id = docker_client.images.get(ref).id
+    profile = gateway.profile(image=repository, image_archive=str(archive))
+
+    events = run(gateway.installer(profile).apply(), gateway.name)
+
+    assert result(events).ok, result(events).summary
+    assert finished(events)["image"] == ["ok"]
+    assert docker_client.images.get(ref).id == rebuilt.id != old_id
+    assert any("another build" in text for text in lines(events, "wizard"))
+    again = run(gateway.installer(profile).apply(), gateway.name)  # same build now: nothing to load
+    assert not any(isinstance(event, StepStarted) and event.step == "image" for event in again) or finished(again)["image"] == ["skipped"]
+
+@pytest.mark.docker
 def test_image_that_crashes_on_start(gateway: Gateway) -> None:
     events = run(gateway.installer(gateway.profile(tag="crash")).apply(), gateway.name)
 

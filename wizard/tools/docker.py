@@ -5,7 +5,8 @@
   for a permission error on the default socket).
 - `engine_error`: an engine's refusal or a broken connection as one plain line.
 - `normalized_ref` / `same_image`: image references as the engine means them.
-- `archive_tags`: the references a `docker save` tarball holds, without loading it.
+- `archive_tags`: the references a `docker save` tarball holds, without loading it;
+  `loaded_from_reply`: what the engine says it loaded.
 - `port_holders`: the containers publishing a host port.
 
 The checks and the Docker installer call these same functions, so a check predicts what
@@ -16,8 +17,8 @@ this module costs nothing.
 from __future__ import annotations
 
 import json
+import re
 import tarfile
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -178,7 +179,10 @@ class ArchiveIndex:
     found: frozenset[str] = field(default_factory=frozenset)
     """The index files found (manifest.json, repositories, index.json)."""
     complete: bool = True
-    """False when the budget ran out before the whole archive was read."""
+    """False when the index was not read: a compressed archive keeps it at its very end."""
+    image_ids: frozenset[str] = field(default_factory=frozenset)
+    """The images' ids ("sha256:…": manifest.json's Config, index.json's manifests)."""
+    compressed: bool = False
 
     @property
     def is_docker_save(self) -> bool:
@@ -197,42 +201,101 @@ class ArchiveUnreadable(WizardError):
         self.reason = reason
 
 
-def _tags_in(name: str, data: Any) -> set[str]:
-    """Image references a `docker save` (or OCI layout) index file names."""
+_DIGEST = re.compile(r"(?:sha256:|blobs/sha256/)?([0-9a-f]{64})(?:\.json)?")
+# gzip, bzip2, xz, zstd: the engine inflates them itself.
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
+
+
+def _image_id(value: object) -> str | None:
+    match = _DIGEST.fullmatch(str(value)) if isinstance(value, str) else None
+    return f"sha256:{match.group(1)}" if match else None
+
+
+def _index_of(name: str, data: Any) -> tuple[set[str], set[str]]:
+    """(image references, image ids) a `docker save` (or OCI layout) index file names."""
     if name == "manifest.json" and isinstance(data, list):
-        return {str(tag) for entry in data if isinstance(entry, dict) for tag in entry.get("RepoTags") or []}
+        entries = [entry for entry in data if isinstance(entry, dict)]
+        tags = {str(tag) for entry in entries for tag in entry.get("RepoTags") or []}
+        return tags, {found for entry in entries if (found := _image_id(entry.get("Config")))}
     if name == "repositories" and isinstance(data, dict):
-        return {f"{repo}:{tag}" for repo, tags in data.items() if isinstance(tags, dict) for tag in tags}
+        return {f"{repo}:{tag}" for repo, tags in data.items() if isinstance(tags, dict) for tag in tags}, set()
     if name == "index.json" and isinstance(data, dict):
-        annotations = [entry.get("annotations") or {} for entry in data.get("manifests") or [] if isinstance(entry, dict)]
-        return {str(a["io.containerd.image.name"]) for a in annotations if "io.containerd.image.name" in a}
-    return set()
+        entries = [entry for entry in data.get("manifests") or [] if isinstance(entry, dict)]
+        annotations = [entry.get("annotations") or {} for entry in entries]
+        tags = {str(a["io.containerd.image.name"]) for a in annotations if isinstance(a, dict) and "io.containerd.image.name" in a}
+        return tags, {found for entry in entries if (found := _image_id(entry.get("digest")))}
+    return set(), set()
 
 
-def archive_tags(path: Path, budget: float | None = None) -> ArchiveIndex:
-    """The references a `docker save` tarball names, read without loading it.
+def is_compressed(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(6)
+    return head.startswith(_COMPRESSED_MAGIC)
 
-    With `budget` (seconds), a big compressed archive is not read to its end. Raises
-    ArchiveUnreadable for a file that is not a (whole) tar archive.
+
+_INFLATED: dict[tuple[str, int, int], ArchiveIndex] = {}
+"""Indexes of compressed archives already read in full, by (path, size, mtime_ns)."""
+
+
+def archive_tags(path: Path, *, inflate: bool = False) -> ArchiveIndex:
+    """The references (and image ids) a `docker save` tarball names, read without loading it.
+
+    A plain tarball is read by seeking from header to header: a few KiB whatever its size.
+    A compressed one keeps its manifest.json at the end, behind every layer: without
+    `inflate` only its first header is checked (`complete=False`; the engine's reply names
+    the tags at load time); with `inflate` it is streamed through once, never holding more
+    than a buffer and an index file (each at most MAX_INDEX_BYTES), and the answer is kept
+    for this (path, size, mtime). Raises ArchiveUnreadable for what is not a (whole) tar.
     """
-    deadline = None if budget is None else time.monotonic() + budget
-    tags: set[str] = set()
-    found: set[str] = set()
     try:
-        with tarfile.open(path, mode="r:*") as archive:
+        info = path.stat()
+        compressed = is_compressed(path)
+        key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+        if compressed and inflate and key in _INFLATED:
+            return _INFLATED[key]
+        tags: set[str] = set()
+        ids: set[str] = set()
+        found: set[str] = set()
+        # "r:" seeks over member data; "r|*" streams (forward only, bounded buffers).
+        with tarfile.open(path, mode="r|*" if compressed else "r:") as archive:
             for member in archive:
+                if compressed and not inflate:
+                    return ArchiveIndex(complete=False, compressed=True)
                 if member.name in _INDEX_FILES and member.isfile() and member.size <= MAX_INDEX_BYTES:
                     handle = archive.extractfile(member)
                     if handle is not None:
-                        tags |= _tags_in(member.name, json.load(handle))
+                        named, named_ids = _index_of(member.name, json.loads(handle.read(MAX_INDEX_BYTES + 1)))
+                        tags |= named
+                        ids |= named_ids
                         found.add(member.name)
-                if {"manifest.json", "repositories"} <= found:
-                    break
-                if deadline is not None and time.monotonic() > deadline:
-                    return ArchiveIndex(frozenset(tags), frozenset(found), complete=False)
     except (tarfile.TarError, EOFError, OSError, ValueError, AttributeError, TypeError) as error:
         raise ArchiveUnreadable(path, plain_error(error)) from None  # ValueError: broken JSON
-    return ArchiveIndex(frozenset(tags), frozenset(found))
+    index = ArchiveIndex(frozenset(tags), frozenset(found), image_ids=frozenset(ids), compressed=compressed)
+    if compressed:
+        _INFLATED[key] = index
+    return index
+
+
+LOADED = re.compile(r"^Loaded image(?P<by_id> ID)?: (?P<what>\S+)\s*$")
+
+
+def loaded_from_reply(messages: Iterator[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """(references, image ids) an engine's `docker load` reply names; raises on its errors.
+
+    The engine answers "Loaded image: REF" for each tag and "Loaded image ID: sha256:…"
+    for an untagged image: what it read, learnt without reading the archive ourselves.
+    """
+    from docker.errors import ImageLoadError
+
+    tags: set[str] = set()
+    ids: set[str] = set()
+    for message in messages:
+        if "error" in message:
+            raise ImageLoadError(str(message["error"]))
+        for line in str(message.get("stream", "")).splitlines():
+            if (match := LOADED.match(line)) is not None:
+                (ids if match["by_id"] else tags).add(match["what"])
+    return tags, ids
 
 
 # --- ports ------------------------------------------------------------------------------------
