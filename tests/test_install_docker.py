@@ -525,6 +525,42 @@ def test_pull_from_a_registry_reports_per_layer_progress(gateway: Gateway, docke
 
 
 @pytest.mark.docker
+def test_a_piped_apply_of_a_fresh_pull_prints_every_layer_state_and_never_falls_silent(gateway: Gateway, docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, local_registry: LocalRegistry, standin_images: StandinImages) -> None:
+    repository = f"aigw-test/pull-{uuid.uuid4().hex[:8]}"
+    dockerfile = f"FROM {standin_images.healthy}\nRUN head -c 4000000 /dev/urandom > /a\nRUN head -c 3000000 /dev/urandom > /b\n"
+    built, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), pull=False, rm=True, forcerm=True)
+    built.tag(repository, HEALTHY_TAG)
+    remote = local_registry.push(docker_client, f"{repository}:{HEALTHY_TAG}", repository, HEALTHY_TAG)
+    docker_cleanup.track_image(remote)
+    for ref in (remote, f"{repository}:{HEALTHY_TAG}"):
+        docker_client.images.remove(ref)
+    gateway.save(gateway.profile(image=remote.rsplit(":", 1)[0]))
+
+    process = subprocess.Popen(
+        wizard_argv("apply", gateway.name, "--yes", "--skip-checks"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, text=True, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert process.stdout is not None
+    stamps, output = [time.monotonic()], []
+    for line in process.stdout:
+        stamps.append(time.monotonic())
+        output.append(line.rstrip("\n"))
+    assert process.wait(timeout=WAIT_LIMIT) == 0, "\n".join(output)
+    states = [line.split("] ", 1)[1] for line in output if line.startswith("    [pull] ")]
+    layers = {state.split(": ", 1)[0] for state in states}
+    assert len(layers) >= 2, output  # the two new layers at least, each by its short id
+    for layer in layers:
+        said = [state.split(": ", 1)[1] for state in states if state.startswith(f"{layer}: ")]
+        assert said[-1] in ("Pull complete", "Already exists"), said
+        assert len(said) == len(set(said)) or said.count("Downloading") <= 1  # one line per change
+    new = [layer for layer in layers if any(state == f"{layer}: Pull complete" for state in states)]
+    assert all(any(state == f"{layer}: Download complete" for state in states) for layer in new)
+    assert any("of" in line and "%" in line for line in output), output  # a progress line: bytes and percent
+    assert max(later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)) < 5.0
+    assert gateway.healthy()
+
+
+@pytest.mark.docker
 def test_pull_of_a_missing_tag_fails_with_a_remedy(gateway: Gateway, local_registry: LocalRegistry) -> None:
     events = run(gateway.installer(gateway.profile(image=f"{local_registry.host}/aigw-test/absent")).apply(), gateway.name)
 

@@ -89,8 +89,7 @@ class ImageSteps(DockerBase):
                     if "error" in message:
                         said = plain_error(Exception(str(message["error"])))
                         raise StepFailed(f"pulling {self.spec.image} failed: {said}", *remedies, field="gateway.image")
-                    if (event := layers.event(message)) is not None:
-                        yield event
+                    yield from layers.events(message)
             finally:
                 stream.close()
         except APIError as error:
