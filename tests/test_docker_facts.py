@@ -288,3 +288,48 @@ def test_what_the_engine_says_it_loaded() -> None:
     assert engine_tools.loaded_from_reply(iter(reply)) == ({f"{STANDIN}:{TAG}"}, {f"sha256:{CONFIG_HEX}"})
     with pytest.raises(ImageLoadError):
         engine_tools.loaded_from_reply(iter([{"error": "unexpected EOF"}]))
+
+
+# --- one engine client per run ----------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_the_checks_and_the_installer_share_one_engine_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import docker
+
+    from wizard.checks import run_checks
+
+    monkeypatch.setattr(engine_tools, "_SHARED", {})
+    made: list[object] = []
+    original = docker.APIClient.__init__
+
+    def counting(self: object, *args: object, **kwargs: object) -> None:
+        made.append(self)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(docker.APIClient, "__init__", counting)
+    from tests.docker_fixtures import free_port
+
+    profile = docker_profile(gateway={"hostname": "gw.test", "image": STANDIN, "tag": TAG, "port": free_port()})
+    only = {"docker.engine", "docker.image", "host.disk", "gateway.port"}  # loopback and the engine only
+    results = {result.id: result for result in run_checks(profile, "facts", only)}
+    assert results["docker.engine"].status == "pass", results["docker.engine"]
+    installer = DockerInstaller(profile, "facts")
+    installer.connect()
+    installer.close()
+    assert len(made) == 1  # docker.engine, docker.image, host.disk, gateway.port and the installer
+    client = engine_tools.connect(dict(os.environ), 300)
+    seen: dict[str, object] = {}
+
+    def elsewhere() -> None:
+        seen["other thread"] = client.api.timeout
+
+    with engine_tools.engine(dict(os.environ), 0.5) as same:
+        assert same is client and client.api.timeout == 0.5  # this thread's bound
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+    assert seen["other thread"] == 300 and client.api.timeout == 300
+    assert client.ping()  # close() left the shared client usable

@@ -1,6 +1,7 @@
 """The Docker engine, as every layer asks it: one place for each fact about it.
 
-- `connect` / `engine`: the SDK client for DOCKER_HOST & co., with a timeout on every call;
+- `connect` / `engine`: the SDK client for DOCKER_HOST & co. (one per run, shared by the
+  checks and the installer), with a timeout on every call;
   `unreachable` says why the engine did not answer and what to do (the usermod hint only
   for a permission error on the default socket).
 - `engine_error`: an engine's refusal or a broken connection as one plain line.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,27 +78,69 @@ def unreachable(error: BaseException, environ: Mapping[str, str]) -> EngineUnrea
     return EngineUnreachable(f"cannot reach the Docker engine at {where}: {why}", remedies)
 
 
+_ENGINE_VARIABLES = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+_SHARED: dict[tuple[str, ...], DockerClient] = {}
+_SHARED_LOCK = threading.Lock()
+_CALLER = threading.local()
+"""This thread's timeout for engine calls, while inside `engine(...)`."""
+
+
+def _shared_api_class() -> type:
+    from docker import APIClient
+
+    class SharedAPIClient(APIClient):  # type: ignore[misc]
+        """One connection pool for the whole run; each thread may bound its own calls."""
+
+        @property  # type: ignore[override]
+        def timeout(self) -> float | None:
+            return getattr(_CALLER, "timeout", None) or self._default_timeout
+
+        @timeout.setter
+        def timeout(self, value: float | None) -> None:
+            self._default_timeout = value
+
+        def close(self) -> None:
+            """Shared: the connections stay for the next caller (and end with the process)."""
+
+    return SharedAPIClient
+
+
 def connect(environ: Mapping[str, str], timeout: float) -> DockerClient:
-    """A client for the engine `environ` points at; raises EngineUnreachable when it does not answer.
+    """The client for the engine `environ` points at; raises EngineUnreachable when it does not answer.
 
-    `timeout` bounds every request the client makes (connecting included).
+    One client per engine address and process, shared by the checks and the installer: the
+    SDK, the connection and the API version are set up once per run. `timeout` becomes the
+    default bound of every request (connecting included); `engine()` bounds one thread's.
     """
-    import docker  # heavy: only when the engine is actually used
+    key = tuple(environ.get(name, "") for name in _ENGINE_VARIABLES)
+    with _SHARED_LOCK:
+        client = _SHARED.get(key)
+        if client is None:
+            import docker  # heavy: only when the engine is actually used
+            from docker.utils import kwargs_from_env
 
-    try:
-        return docker.from_env(timeout=timeout, environment=dict(environ))  # type: ignore[arg-type]
-    except Exception as error:  # the SDK raises requests' and its own errors alike
-        raise unreachable(error, environ) from None
+            try:
+                api = _shared_api_class()(timeout=timeout, **kwargs_from_env(environment=dict(environ)))
+            except Exception as error:  # the SDK raises requests' and its own errors alike
+                raise unreachable(error, environ) from None
+            client = docker.DockerClient.__new__(docker.DockerClient)
+            client.api = api
+            _SHARED[key] = client
+        client.api.timeout = timeout
+        return client
 
 
 @contextmanager
 def engine(environ: Mapping[str, str], timeout: float) -> Iterator[DockerClient]:
-    """`connect`, closed again on leaving the block."""
-    client = connect(environ, timeout)
+    """The shared client, its requests from this thread bounded by `timeout` inside the block."""
+    previous = getattr(_CALLER, "timeout", None)
+    _CALLER.timeout = timeout
     try:
-        yield client
+        with _SHARED_LOCK:
+            client = _SHARED.get(tuple(environ.get(name, "") for name in _ENGINE_VARIABLES))
+        yield client if client is not None else connect(environ, timeout)
     finally:
-        client.close()
+        _CALLER.timeout = previous
 
 
 def engine_error(error: BaseException) -> WizardError | None:
