@@ -11,22 +11,73 @@ sequence reaches the terminal, and Rich markup in it is escaped.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
-from typing import TextIO
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any, TextIO
 
 from wizard.core.events import Event, LogLine, Result, StepFinished, StepStarted
 from wizard.core.events import Progress as ProgressEvent
 from wizard.core.text import clean
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STATUS_STYLE = {"ok": "green", "skipped": "dim", "failed": "bold red", "cancelled": "yellow"}
 _LEVEL_STYLE = {"info": "", "warning": "yellow", "error": "red"}
 
 
 def make_console(stream: TextIO | None = None) -> Console:
-    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+    """A Rich console on a terminal; off one, a plain writer that loads Rich only if asked to style."""
+    target = stream if stream is not None else sys.stdout
+    if _terminal(target):
+        return _rich_console(stream)
+    return PlainConsole(target)  # type: ignore[return-value]
+
+
+def _rich_console(stream: TextIO | None, **options: Any) -> Console:
+    from rich.console import Console
+
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False, **options)
+
+
+def _terminal(stream: TextIO) -> bool:
+    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1":
+        return True  # Rich's own overrides: let it decide
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class PlainConsole:
+    """What `make_console` gives off a terminal (CI, `| tee`, a file): lines written as they are.
+
+    Plain strings with `markup=False` are written straight through; anything else (markup,
+    renderables, or `_force_terminal` set as Rich's own) goes to a Rich console on the same
+    file, so output is the same as Rich's, without paying for Rich when nothing needs it.
+    """
+
+    def __init__(self, file: TextIO) -> None:
+        self.file = file
+        self._force_terminal: bool | None = None
+        self._rich: Console | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return bool(self._force_terminal)
+
+    def rich(self) -> Console:
+        if self._rich is None:
+            self._rich = _rich_console(self.file, force_terminal=self._force_terminal)
+        return self._rich
+
+    def print(self, *objects: Any, sep: str = " ", end: str = "\n", markup: bool | None = None, **options: Any) -> None:
+        if markup is False and not self.is_terminal and all(isinstance(item, str) for item in objects):
+            self.file.write(sep.join(objects) + end)
+            self.file.flush()
+            return
+        self.rich().print(*objects, sep=sep, end=end, markup=markup, **options)
 
 
 PLAIN_PROGRESS_EVERY = 2.0
@@ -43,12 +94,15 @@ def render_events(events: Iterable[Event], console: Console) -> Result | None:
     line per item at most every PLAIN_PROGRESS_EVERY seconds (bytes, percent, rate), plus
     one when it completes.
     """
+    if isinstance(console, PlainConsole) and console.is_terminal:
+        return _render_live(events, console.rich())
     if console.is_terminal:
         return _render_live(events, console)
     return _render_plain(events, console.file)
 
 
 def _render_live(events: Iterable[Event], console: Console) -> Result | None:
+    from rich.markup import escape
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
     result: Result | None = None
@@ -145,7 +199,11 @@ def format_event(event: Event, *, rich: bool = False) -> str:
 
     def text(value: str) -> str:
         shown = clean(value)
-        return escape(shown) if rich else shown
+        if not rich:
+            return shown
+        from rich.markup import escape
+
+        return escape(shown)
 
     if isinstance(event, StepStarted):
         return style("==> ", "bold cyan") + text(event.title)
