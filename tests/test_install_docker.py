@@ -439,7 +439,17 @@ def test_a_rebuilt_archive_with_an_unchanged_tag_is_loaded_again(gateway: Gatewa
     assert docker_client.images.get(ref).id == rebuilt.id != old_id
     assert any("another build" in text for text in lines(events, "wizard"))
     again = run(gateway.installer(profile).apply(), gateway.name)  # same build now: nothing to load
-    assert not any(isinstance(event, StepStarted) and event.step == "image" for event in again) or finished(again)["image"] == ["skipped"]
+    assert result(again).ok and not result(again).changed
+    newer, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.replace("echo", "echo again").encode()), pull=False, rm=True, forcerm=True)
+    newer.tag(repository, HEALTHY_TAG)
+    docker_cleanup.track_image(newer.id)
+    save_archive(docker_client, ref, archive)  # rebuilt and copied again while the gateway runs
+    docker_client.images.get(rebuilt.id).tag(repository, HEALTHY_TAG)
+    third = run(gateway.installer(profile).apply(), gateway.name)
+    assert result(third).ok and result(third).changed, result(third).summary
+    assert finished(third)["image"] == ["ok"]
+    container = gateway.container()
+    assert container is not None and container.attrs["Image"] == newer.id
 
 @pytest.mark.docker
 def test_image_that_crashes_on_start(gateway: Gateway) -> None:

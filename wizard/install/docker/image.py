@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from docker.errors import APIError, DockerException, ImageNotFound
+from docker.models.containers import Container
 from docker.models.images import Image
 
 from wizard.core.events import Event, LogLine, Progress
@@ -46,6 +47,17 @@ class ImageSteps(DockerBase):
         else:
             yield from self._pull()
             step.done("pulled")
+
+    def archive_replaces(self, container: Container) -> Run[bool]:
+        """Whether the profile's archive holds another build than the running container's image."""
+        archive = self.profile.gateway.image_archive
+        if not archive:
+            return False
+        try:
+            image = self.client.images.get(str(container.attrs.get("Image") or ""))
+        except (ImageNotFound, APIError):
+            return False
+        return (yield from self._archive_is_another_build(self.profile.resolve(archive), image))
 
     def _archive_is_another_build(self, archive: Path, local: Image) -> Run[bool]:
         """Whether the archive holds another build of the tag than the engine has (then it is loaded).
