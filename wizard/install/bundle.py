@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,6 +77,35 @@ def write_manifest(directory: Path, image: str, files: list[Path]) -> Path:
     return target
 
 
+class _BackgroundDigest:
+    """SHA-256 on a second core while the main thread receives and writes (hashlib frees the GIL).
+
+    At most `depth` chunks wait in between, so memory stays a few chunks whatever the size.
+    """
+
+    def __init__(self, depth: int = 8) -> None:
+        self._digest = hashlib.sha256()
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="aigw-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            self._digest.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._chunks.put(chunk)
+
+    def hexdigest(self) -> str:
+        self.stop()
+        self._thread.join()
+        return self._digest.hexdigest()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._chunks.put(None)
+
+
 def save_image(
     client: docker.DockerClient, ref: str, target: Path, check_cancel: Callable[[], None], step: str
 ) -> Generator[Progress, None, int]:
@@ -87,7 +118,7 @@ def save_image(
     total = int(image.attrs.get("Size") or 0) or None
     partial = target.with_name(f".{target.name}.partial")
     written = 0
-    digest = hashlib.sha256()
+    digest = _BackgroundDigest()
     try:
         with partial.open("wb") as out:
             for chunk in image.save(named=ref):  # named: the tag travels inside the archive
@@ -96,9 +127,11 @@ def save_image(
                 digest.update(chunk)
                 written += len(chunk)
                 yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
+        hexdigest = digest.hexdigest()
         os.replace(partial, target)
-        _DIGESTS[_stamp(target)] = digest.hexdigest()
+        _DIGESTS[_stamp(target)] = hexdigest
     finally:
+        digest.stop()
         partial.unlink(missing_ok=True)
     return written
 

@@ -17,6 +17,7 @@ this module costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tarfile
@@ -25,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from wizard.core.errors import WizardError
 from wizard.core.spec import LABEL_PROFILE
@@ -277,6 +278,24 @@ def is_compressed(path: Path) -> bool:
     return head.startswith(_COMPRESSED_MAGIC)
 
 
+def _inflating(path: Path) -> IO[bytes] | None:
+    """The archive's tar bytes, inflated as read: every read bounded (the codecs' own readers
+    never inflate more than asked), so a bomb costs time, not memory. None for zstd."""
+    import bz2
+    import gzip
+    import lzma
+
+    with path.open("rb") as handle:
+        head = handle.read(6)
+    if head.startswith(b"\x1f\x8b"):
+        return gzip.open(path, "rb")
+    if head.startswith(b"BZh"):
+        return bz2.open(path, "rb")
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.open(path, "rb")
+    return None
+
+
 _INFLATED: dict[tuple[str, int, int], ArchiveIndex] = {}
 """Indexes of compressed archives already read in full, by (path, size, mtime_ns)."""
 
@@ -300,8 +319,11 @@ def archive_tags(path: Path, *, inflate: bool = False) -> ArchiveIndex:
         tags: set[str] = set()
         ids: set[str] = set()
         found: set[str] = set()
-        # "r:" seeks over member data; "r|*" streams (forward only, bounded buffers).
-        with tarfile.open(path, mode="r|*" if compressed else "r:") as archive:
+        # A plain tar: "r:" seeks over member data. A compressed one streams forward ("r|").
+        stream = _inflating(path) if compressed else None
+        if compressed and stream is None:
+            return ArchiveIndex(complete=False, compressed=True)  # zstd: only the engine reads it
+        with stream or contextlib.nullcontext(), tarfile.open(path if stream is None else None, mode="r|" if stream else "r:", fileobj=stream) as archive:
             for member in archive:
                 if compressed and not inflate:
                     return ArchiveIndex(complete=False, compressed=True)
