@@ -18,8 +18,9 @@ class _Image:
     attrs: dict[str, Any] = {"Size": 64 * CHUNK}
 
     def save(self, named: str) -> Iterator[bytes]:
-        for index in range(64):
-            yield os.urandom(CHUNK // 2) + bytes([index]) * (CHUNK // 2)
+        for index in range(64):  # in 32 KiB pieces, as the engine's chunked reply arrives
+            block = os.urandom(CHUNK // 2) + bytes([index]) * (CHUNK // 2)
+            yield from (block[start : start + 32768] for start in range(0, CHUNK, 32768))
 
 
 class _Images:
@@ -43,6 +44,7 @@ def test_the_archive_is_hashed_as_it_is_written(tmp_path: Path) -> None:
     saving = save_image(_Client(), "gw:1", target, lambda: None, "save")  # type: ignore[arg-type]
     progress = list(saving)
     assert progress[-1].current == 64 * CHUNK == target.stat().st_size
+    assert len(progress) <= 101  # of 2048 pieces: one event per percent at most, each journalled
     before = bytes_read()
     manifest = write_manifest(tmp_path, "gw:1", [target])
     assert bytes_read() - before < CHUNK  # the 64 MiB archive is not read back

@@ -12,7 +12,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from wizard.core.errors import WizardError
 from wizard.core.events import Progress
@@ -77,6 +77,18 @@ def write_manifest(directory: Path, image: str, files: list[Path]) -> Path:
     return target
 
 
+WRITE_CHUNK = 4 * 1024 * 1024
+
+
+def _flush(out: BinaryIO, digest: _BackgroundDigest, pending: list[bytes]) -> int:
+    if not pending:
+        return 0
+    chunk = b"".join(pending)
+    out.write(chunk)
+    digest.update(chunk)
+    return len(chunk)
+
+
 class _BackgroundDigest:
     """SHA-256 on a second core while the main thread receives and writes (hashlib frees the GIL).
 
@@ -121,12 +133,25 @@ def save_image(
     digest = _BackgroundDigest()
     try:
         with partial.open("wb") as out:
-            for chunk in image.save(named=ref):  # named: the tag travels inside the archive
+            # The engine's chunked reply arrives in pieces of ~32 KiB: gathered into big writes,
+            # with a Progress event per percent (or WRITE_CHUNK), not one per piece.
+            pending: list[bytes] = []
+            waiting = 0
+            step_bytes = max(total // 100, WRITE_CHUNK) if total else WRITE_CHUNK
+            reported = 0
+            for piece in image.save(named=ref):  # named: the tag travels inside the archive
+                pending.append(piece)
+                waiting += len(piece)
+                if waiting < WRITE_CHUNK:
+                    continue
                 check_cancel()
-                out.write(chunk)
-                digest.update(chunk)
-                written += len(chunk)
-                yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
+                written += _flush(out, digest, pending)
+                pending, waiting = [], 0
+                if written - reported >= step_bytes:
+                    reported = written
+                    yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
+            written += _flush(out, digest, pending)
+            yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
         hexdigest = digest.hexdigest()
         os.replace(partial, target)
         _DIGESTS[_stamp(target)] = hexdigest
