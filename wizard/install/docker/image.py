@@ -132,13 +132,16 @@ class ImageSteps(DockerBase):
         size = archive.stat().st_size
 
         def chunks() -> Iterator[bytes]:
-            sent = 0
+            sent = reported = 0
+            every = max(size // 100, ARCHIVE_CHUNK)  # a Progress event (each journalled) per percent
             with archive.open("rb") as handle:
                 while chunk := handle.read(ARCHIVE_CHUNK):
                     if self.cancel.is_set():
                         return  # the engine refuses the cut-off archive: nothing gets tagged
                     sent += len(chunk)
-                    events.put(Progress(step="image", key="archive", current=sent, total=size, label=archive.name))
+                    if sent - reported >= every or sent == size:
+                        reported = sent
+                        events.put(Progress(step="image", key="archive", current=sent, total=size, label=archive.name))
                     yield chunk
 
         def load() -> tuple[set[str], set[str]]:
