@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from wizard.core.errors import WizardError
 from wizard.core.events import Progress
@@ -77,47 +75,6 @@ def write_manifest(directory: Path, image: str, files: list[Path]) -> Path:
     return target
 
 
-WRITE_CHUNK = 4 * 1024 * 1024
-
-
-def _flush(out: BinaryIO, digest: _BackgroundDigest, pending: list[bytes]) -> int:
-    if not pending:
-        return 0
-    chunk = b"".join(pending)
-    out.write(chunk)
-    digest.update(chunk)
-    return len(chunk)
-
-
-class _BackgroundDigest:
-    """SHA-256 on a second core while the main thread receives and writes (hashlib frees the GIL).
-
-    At most `depth` chunks wait in between, so memory stays a few chunks whatever the size.
-    """
-
-    def __init__(self, depth: int = 8) -> None:
-        self._digest = hashlib.sha256()
-        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
-        self._thread = threading.Thread(target=self._run, name="aigw-sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (chunk := self._chunks.get()) is not None:
-            self._digest.update(chunk)
-
-    def update(self, chunk: bytes) -> None:
-        self._chunks.put(chunk)
-
-    def hexdigest(self) -> str:
-        self.stop()
-        self._thread.join()
-        return self._digest.hexdigest()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._chunks.put(None)
-
-
 def save_image(
     client: docker.DockerClient, ref: str, target: Path, check_cancel: Callable[[], None], step: str
 ) -> Generator[Progress, None, int]:
@@ -129,34 +86,27 @@ def save_image(
     image = client.images.get(ref)
     total = int(image.attrs.get("Size") or 0) or None
     partial = target.with_name(f".{target.name}.partial")
-    written = 0
-    digest = _BackgroundDigest()
+    written = reported = 0
+    digest = hashlib.sha256()
+    # The engine's chunked reply arrives in pieces of ~32 KiB: each is written and hashed as
+    # it comes (gathering them into big buffers measured slower), with a Progress event (each
+    # journalled) per percent rather than per piece.
+    every = max(total // 100, ARCHIVE_CHUNK) if total else 8 * ARCHIVE_CHUNK
     try:
         with partial.open("wb") as out:
-            # The engine's chunked reply arrives in pieces of ~32 KiB: gathered into big writes,
-            # with a Progress event per percent (or WRITE_CHUNK), not one per piece.
-            pending: list[bytes] = []
-            waiting = 0
-            step_bytes = max(total // 100, WRITE_CHUNK) if total else WRITE_CHUNK
-            reported = 0
             for piece in image.save(named=ref):  # named: the tag travels inside the archive
-                pending.append(piece)
-                waiting += len(piece)
-                if waiting < WRITE_CHUNK:
-                    continue
-                check_cancel()
-                written += _flush(out, digest, pending)
-                pending, waiting = [], 0
-                if written - reported >= step_bytes:
+                out.write(piece)
+                digest.update(piece)
+                written += len(piece)
+                if written - reported >= every:
+                    check_cancel()
                     reported = written
                     yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
-            written += _flush(out, digest, pending)
+            check_cancel()
             yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
-        hexdigest = digest.hexdigest()
         os.replace(partial, target)
-        _DIGESTS[_stamp(target)] = hexdigest
+        _DIGESTS[_stamp(target)] = digest.hexdigest()
     finally:
-        digest.stop()
         partial.unlink(missing_ok=True)
     return written
 
