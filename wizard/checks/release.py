@@ -90,21 +90,12 @@ def tag(context: CheckContext) -> Outcome:
 
 
 def _resolve(context: CheckContext) -> TagResolution:
-    from wizard.checks.docker import engine_client
-    from wizard.tools import tags
+    """The run's own resolution (`wizard.tools.resolve`), asking for a newer patch of a pinned tag."""
+    from wizard.tools.resolve import resolve_profile
 
     profile = context.profile
-    try:
-        with engine_client(context, 2.0) as client:
-            engine_tags = tags.engine_lister(client)(profile.image_repository)
-    except Exception:  # no engine: docker.engine says why; the registry may still answer
-        engine_tags = None
-    return tags.resolve_tag(
-        profile,
-        engine=(lambda _repo: engine_tags) if engine_tags is not None else None,
-        registry=None if profile.gateway.image_archive else tags.registry_lister(),
-        check_newer=bool(profile.gateway.tag),
-    )
+    _, resolution = resolve_profile(profile, check_newer=bool(profile.gateway.tag), environ=context.environ)
+    return resolution
 
 
 @_later("gateway.agent_platform_port", "Agent Platform port is free", targets=("docker",), timeout=1.0, field="gateway.agent_platform_port")
@@ -155,7 +146,8 @@ def image_platform(context: CheckContext) -> Outcome:
 
         profile = context.profile
         client = None if profile.gateway.image_archive else registry_tools.RegistryClient.for_repository(profile.image_repository)
-        platforms = tags.image_platforms(profile, profile.image_tag, registry=client)
+        tag = context.overrides.get(RESOLUTION_KEY) or _resolve(context)
+        platforms = tags.image_platforms(profile, tag.tag or profile.image_tag, registry=client)
     if not platforms.platforms:
         return Outcome("warn", f"cannot tell which platforms the image has ({clean(platforms.detail)})", "")
     shown = ", ".join(sorted(str(p) for p in platforms.platforms))

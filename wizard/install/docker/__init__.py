@@ -18,8 +18,9 @@ from pathlib import Path
 from docker.errors import APIError, ImageNotFound
 
 from wizard.core import store
-from wizard.core.events import GATEWAY_URL_LABEL, Address, Event, LogLine, Result
-from wizard.install.base import AUTH_BYPASS_WARNING, VERIFY_COMMAND, WHERE_TO_SET_URL, StatusReport
+from wizard.core.events import Event, LogLine, Result
+from wizard.install import gitlab_side
+from wizard.install.base import AUTH_BYPASS_WARNING, StatusReport
 from wizard.install.bundle import (
     BUNDLE_MANIFEST,
     archive_name,
@@ -66,8 +67,8 @@ class DockerInstaller(ImageSteps, Lifecycle, StatusReader):
         return Result(
             ok=True,
             summary=summary,
-            urls=(Address(GATEWAY_URL_LABEL, self.profile.gateway_url),),
-            remedies=(WHERE_TO_SET_URL, f"Then, on the GitLab host, check the setup: {VERIFY_COMMAND}"),
+            urls=gitlab_side.addresses(self.profile),
+            remedies=gitlab_side.remedies(self.profile, self.profile_name),
             changed=changed,
         )
 
