@@ -100,9 +100,9 @@ def _events(
             from wizard.install import installer_for as default_installer_for
 
             installer_for = default_installer_for
-        if command != "uninstall" and profile.target == "docker":  # the one tag of this run
-            profile, resolution = resolve_profile(profile)
-            yield LogLine(source="wizard", text=describe_resolution(resolution), level="warning" if resolution.warning else "info")
+            if command != "uninstall" and profile.target == "docker":  # the one tag of this run (real engine)
+                profile, resolution = resolve_profile(profile)
+                yield LogLine(source="wizard", text=describe_resolution(resolution), level="warning" if resolution.warning else "info")
         installer = installer_for(profile, name, cancel)
     except WizardError as error:
         yield Result(ok=False, summary=error.message, remedies=error.remedies, changed=False)
