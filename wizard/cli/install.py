@@ -194,10 +194,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     from wizard.install import installer_for
 
     resolution = None
-    if profile.target == "docker":  # the tag the profile means now, and a newer patch if one is seen
+    if profile.target == "docker":  # the tag the profile means now; a newer patch among local images
         from wizard.tools.resolve import resolve_profile
 
-        profile, resolution = resolve_profile(profile, check_newer=True)
+        # status only reads: it asks the engine (and the archive), never the registry on its own
+        profile, resolution = resolve_profile(profile, check_newer=True, use_registry=False)
     report = installer_for(profile, name).status()
     annotate_status(report, profile, name, resolution)
     if args.json:

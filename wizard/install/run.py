@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard.core.errors import WizardError
-from wizard.core.events import Event, LogLine, Result
+from wizard.core.events import Event, Result
 from wizard.core.journal import Journal
 from wizard.install.base import Installer
 from wizard.install.bundle import directory_problem
-from wizard.tools.resolve import describe as describe_resolution
-from wizard.tools.resolve import resolve_profile
 
 if TYPE_CHECKING:
     from wizard.core.profile import Profile
@@ -100,10 +98,9 @@ def _events(
             from wizard.install import installer_for as default_installer_for
 
             installer_for = default_installer_for
-            if command != "uninstall" and profile.target == "docker":  # the one tag of this run (real engine)
-                profile, resolution = resolve_profile(profile)
-                yield LogLine(source="wizard", text=describe_resolution(resolution), level="warning" if resolution.warning else "info")
         installer = installer_for(profile, name, cancel)
+        if command != "uninstall" and (resolve := getattr(installer, "resolve_tag", None)) is not None:
+            yield from resolve()  # the one tag of this run (gateway.tag = "" → the newest patch)
     except WizardError as error:
         yield Result(ok=False, summary=error.message, remedies=error.remedies, changed=False)
         return

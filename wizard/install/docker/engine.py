@@ -11,7 +11,7 @@ import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from wizard.core.events import Event
+from wizard.core.events import Event, LogLine
 from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
 from wizard.core.spec import LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE, container_spec
 from wizard.install.base import Installer
@@ -19,6 +19,8 @@ from wizard.install.docker import probes
 from wizard.install.keylabels import expected_hash
 from wizard.install.runner import Step, StepFailed, StepRunner
 from wizard.tools import docker as engine_tools
+from wizard.tools.resolve import describe as describe_resolution
+from wizard.tools.resolve import resolve_profile
 
 T = TypeVar("T")
 Run = Generator[Event, None, T]
@@ -49,6 +51,12 @@ class DockerBase(Installer):
         self.spec = container_spec(profile, profile_name)
         self.steps = StepRunner(self.cancel, diagnose=engine_tools.engine_error)
         self._client: docker.DockerClient | None = None
+
+    def resolve_tag(self) -> Generator[Event, None, None]:
+        """Find the tag once for this run (`wizard.tools.resolve`); the spec follows it."""
+        self.profile, resolution = resolve_profile(self.profile)
+        self.spec = container_spec(self.profile, self.profile_name)
+        yield LogLine(source="wizard", text=describe_resolution(resolution), level="warning" if resolution.warning else "info")
 
     @property
     def client(self) -> docker.DockerClient:
