@@ -248,3 +248,27 @@ def test_create_arguments_for_19_with_tls_mount_the_files_read_only(tmp_path: Pa
     text = plan.render(plan.build(profile, "aigwh10-tls"))
     assert f"-v {cert}:/etc/aigw/tls/tls.crt:ro" in text and "--insecure" in text and "https://127.0.0.1:" in text
     assert "BEGIN PRIVATE KEY" not in text
+
+
+def test_a_taken_agent_platform_port_stops_the_install_at_the_port_step(
+    docker_cleanup: DockerCleanup, generation_standins: dict[str, str]  # noqa: F811
+) -> None:
+    import socket
+
+    from wizard.core.events import Result
+    from wizard.install.docker import DockerInstaller
+
+    suffix = uuid.uuid4().hex[:8]
+    container_name = f"aigwh10-gw-{suffix}"
+    docker_cleanup.track_container(container_name)
+    repository, tag = generation_standins["19"].rsplit(":", 1)
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        profile = current_profile(repository, container_name, tag=tag, agent_platform_port=taken)
+        events = list(DockerInstaller(profile, f"aigwh10-{suffix}").apply())
+    result = events[-1]
+    assert isinstance(result, Result) and not result.ok
+    assert f"port {taken}" in result.summary and "Agent Platform" in result.summary
+    assert not any(getattr(event, "step", "") == "container" for event in events)  # nothing was started

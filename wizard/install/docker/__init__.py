@@ -28,6 +28,7 @@ from wizard.install.bundle import (
     save_image,
     write_manifest,
 )
+from wizard.install.docker.container import check_agent_platform_port
 from wizard.install.docker.engine import PREVIOUS_SUFFIX, Run
 from wizard.install.docker.image import ImageSteps
 from wizard.install.docker.lifecycle import Lifecycle, last_exit_code
@@ -100,7 +101,8 @@ class DockerInstaller(ImageSteps, Lifecycle, StatusReader):
                 return self._succeeded(summary, changed=bool(recovered))
 
         def port(step: Step) -> Run[None]:
-            step.done(self.check_port(current))
+            agent = check_agent_platform_port(self, current)  # 18.0+: its host port too
+            step.done(self.check_port(current) + (f"; {agent}" if agent else ""))
             yield from ()
 
         yield from self.steps.step("port", f"Check that host port {self.spec.host_port} is free", port)
