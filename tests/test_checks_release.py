@@ -1,4 +1,4 @@
-"""Release-aware checks, called directly on injected facts (they are not registered yet)."""
+"""Release-aware checks, called directly on injected facts, and their place in the check engine."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tests.checks_servers import context_for, listening_port
 from tests.factories import docker_profile
 from wizard.checks import release as checks
 from wizard.checks.base import REGISTRY
+from wizard.checks.engine import select_checks
 from wizard.checks.host import CPUS_KEY, MACHINE_KEY
 from wizard.tools.registry import Platform
 from wizard.tools.tags import Platforms, TagResolution
@@ -17,9 +18,21 @@ from wizard.tools.tags import Platforms, TagResolution
 CURRENT = {"version": "19.2.1"}
 
 
-def test_importing_registers_nothing_until_asked() -> None:
-    assert "gateway.agent_platform_port" not in REGISTRY
+def test_the_check_engine_runs_the_release_checks_instead_of_the_host_rules() -> None:
     assert {entry[0] for entry in checks._PENDING} >= {"gateway.tag", "gateway.cpus", "docker.extra_hosts"}
+    selected, _ = select_checks(docker_profile(gitlab=CURRENT))
+    ids = {check.id for check in selected}
+    assert {"gateway.tag", "gateway.cpus", "gateway.platform", "gateway.agent_platform_port", "docker.extra_hosts"} <= ids
+    assert not ids & {"host.cpus", "host.arch"}  # superseded in a full run
+    assert "gateway.agent_platform_port" in REGISTRY
+    asked, _ = select_checks(docker_profile(), {"host.cpus"})
+    assert [check.id for check in asked] == ["host.cpus"]  # still there when asked for by id
+
+
+def test_cpus_fail_below_the_release_minimum() -> None:
+    few = checks.cpus(context_for(docker_profile(gitlab=CURRENT), **{CPUS_KEY: 1}))
+    assert few.status == "fail" and "needs 2" in few.detail
+    assert checks.cpus(context_for(docker_profile(), **{CPUS_KEY: 1})).status == "pass"
 
 
 def test_release_check_names_what_the_release_needs() -> None:

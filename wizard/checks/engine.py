@@ -37,9 +37,14 @@ _MODULES = ("host", "network", "gitlab", "tls", "docker", "kube", "profile_file"
 _T = TypeVar("_T")
 
 
+#: Checks the release-aware ones replace in a full run (asked for by id, they still run).
+SUPERSEDED = frozenset({"host.cpus", "host.arch"})
+
+
 def _load_registry() -> None:
     for name in _MODULES:
         importlib.import_module(f"wizard.checks.{name}")
+    importlib.import_module("wizard.checks.release").register()
 
 
 def _applies(check: Check, profile: Profile) -> bool:
@@ -61,7 +66,7 @@ def select_checks(profile: Profile, only: set[str] | None = None) -> tuple[list[
                 f"unknown check id {', '.join(unknown)}; known ids: {', '.join(sorted(REGISTRY))}"
             )
     if only is None:  # everything that applies; the rest is not worth a row
-        return [c for c in REGISTRY.values() if _applies(c, profile)], []
+        return [c for c in REGISTRY.values() if _applies(c, profile) and c.id not in SUPERSEDED], []
     wanted = [c for check_id, c in REGISTRY.items() if check_id in only]
     return [c for c in wanted if _applies(c, profile)], [c for c in wanted if not _applies(c, profile)]
 

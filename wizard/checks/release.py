@@ -13,7 +13,6 @@ Test overrides (`context.overrides`): "host.cpus", "host.machine" (as host.py),
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import platform
 from collections.abc import Callable
@@ -21,10 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from wizard.checks.base import REGISTRY, CheckContext, Outcome, check, plain_error
+from wizard.checks.base import REGISTRY, CheckContext, Outcome, check
 from wizard.checks.host import CPUS_KEY, MACHINE_KEY, usable_cpus
-from wizard.checks.network import bind_problem
+from wizard.checks.network import port_holders
 from wizard.core.text import clean
+from wizard.tools import docker as engine_tools
+from wizard.tools.ports import probe_port
 
 HOSTS_FILE_KEY = "hosts.file"
 RESOLUTION_KEY = "tags.resolution"
@@ -90,21 +91,12 @@ def tag(context: CheckContext) -> Outcome:
 
 
 def _resolve(context: CheckContext) -> TagResolution:
-    from wizard.checks.docker import engine_client
-    from wizard.tools import tags
+    """The run's own resolution (`wizard.tools.resolve`), asking for a newer patch of a pinned tag."""
+    from wizard.tools.resolve import resolve_profile
 
     profile = context.profile
-    try:
-        with engine_client(context, 2.0) as client:
-            engine_tags = tags.engine_lister(client)(profile.image_repository)
-    except Exception:  # no engine: docker.engine says why; the registry may still answer
-        engine_tags = None
-    return tags.resolve_tag(
-        profile,
-        engine=(lambda _repo: engine_tags) if engine_tags is not None else None,
-        registry=None if profile.gateway.image_archive else tags.registry_lister(),
-        check_newer=bool(profile.gateway.tag),
-    )
+    _, resolution = resolve_profile(profile, check_newer=bool(profile.gateway.tag), environ=context.environ)
+    return resolution
 
 
 @_later("gateway.agent_platform_port", "Agent Platform port is free", targets=("docker",), timeout=1.0, field="gateway.agent_platform_port")
@@ -115,17 +107,19 @@ def agent_platform_port(context: CheckContext) -> Outcome:
     number = context.profile.gateway.agent_platform_port
     if number == context.profile.gateway.port:
         return Outcome("fail", f"port {number} is also gateway.port", "give the Agent Platform its own port (50052)")
-    problem = bind_problem(number)
-    if problem is None:
+    probe = probe_port(
+        number,
+        lambda: port_holders(context, number),
+        lambda error: engine_tools.describe(error, context.environ),
+    )  # the gateway.port check's own probe: this profile's running container is no conflict
+    if probe.state == "free":
         return Outcome("pass", f"port {number} is free")
-    if problem.errno == errno.EACCES:
+    if probe.state == "privileged":
         return Outcome("warn", f"port {number} is privileged: this user cannot tell whether it is free", "use a port above 1023")
-    return Outcome(
-        "fail",
-        f"port {number} is already in use ({plain_error(problem)})",
-        f"set gateway.agent_platform_port to a free port, or stop what listens on {number} "
-        f"(`ss -ltnp 'sport = :{number}'`; it may be this profile's running gateway, replaced on apply)",
-    )
+    if probe.state == "ours":
+        return Outcome("pass", f"port {number} is held by this profile's container {probe.ours[0]} (replaced on apply)")
+    problem = probe.problem()
+    return Outcome("fail", problem.message, problem.remedy.replace("gateway.port", "gateway.agent_platform_port"))
 
 
 @_later("gateway.cpus", "CPUs for the gateway's services", targets=("docker",), timeout=1.0)
@@ -155,7 +149,8 @@ def image_platform(context: CheckContext) -> Outcome:
 
         profile = context.profile
         client = None if profile.gateway.image_archive else registry_tools.RegistryClient.for_repository(profile.image_repository)
-        platforms = tags.image_platforms(profile, profile.image_tag, registry=client)
+        tag = context.overrides.get(RESOLUTION_KEY) or _resolve(context)
+        platforms = tags.image_platforms(profile, tag.tag or profile.image_tag, registry=client)
     if not platforms.platforms:
         return Outcome("warn", f"cannot tell which platforms the image has ({clean(platforms.detail)})", "")
     shown = ", ".join(sorted(str(p) for p in platforms.platforms))

@@ -135,8 +135,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from wizard.core.text import clean
     from wizard.install import plan
+    from wizard.tools.resolve import describe, resolve_profile
+
     profile, name, _path = load_profile(args.profile, ready=True)
+    if profile.target == "docker":  # the tag apply would run, found the way apply finds it
+        profile, resolution = resolve_profile(profile)
+        print(f"# {clean(describe(resolution))}", file=sys.stderr)
     steps = plan.build(profile, name)
     if args.script:
         target = Path(args.script)
@@ -144,8 +150,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
             plan.write_script(target, plan.script(steps, name))
         except OSError as error:
             raise CommandError(f"{target}: cannot write: {error.strerror}", EXIT_FAILED) from None
-        from wizard.core.text import clean
-
         print(clean(f"Wrote {target}"))
         return EXIT_OK
     print(plan.render(steps), end="")

@@ -147,6 +147,11 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
         print("WARNING: gateway.auth_bypass is ON: the gateway will not authenticate requests", file=sys.stderr)
     if not args.yes:
         from wizard.install import plan
+        from wizard.tools.resolve import describe, resolve_profile
+
+        if profile.target == "docker":  # resolved once: run() then finds the tag pinned
+            profile, resolution = resolve_profile(profile)
+            print(clean(f"# {describe(resolution)}"))
         print(plan.render(plan.build(profile, name)))
     confirm(f"Install the AI gateway for profile {name} ({profile.target})?", args.yes)
     return run_verb(profile, name, command)
@@ -188,12 +193,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile)
     from wizard.install import installer_for
 
+    resolution = None
+    if profile.target == "docker":  # the tag the profile means now; a newer patch among local images
+        from wizard.tools.resolve import resolve_profile
+
+        # status only reads: it asks the engine (and the archive), never the registry on its own
+        profile, resolution = resolve_profile(profile, check_newer=True, use_registry=False)
     report = installer_for(profile, name).status()
+    annotate_status(report, profile, name, resolution)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print_status(name, report)
     return EXIT_OK if not report.drift else EXIT_FAILED
+
+
+def annotate_status(report: StatusReport, profile: Profile, name: str, resolution: Any) -> None:
+    from wizard.install import gitlab_side
+
+    gitlab_side.annotate_status(report, profile, name, resolution)
 
 
 def print_status(name: str, report: StatusReport) -> None:

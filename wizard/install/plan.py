@@ -11,8 +11,10 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from wizard.core import release as releases
 from wizard.core import spec
 from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
+from wizard.install.keylabels import MISSING_KEYS, container_labels, current_keys_digest
 from wizard.tools import kube
 from wizard.tools.helm import HelmCommands, HelmVersion, version_or_helm3
 
@@ -40,12 +42,21 @@ class PlanStep:
         return _wrap(self.argv)
 
 
+class ShellText(str):
+    """A word already written as shell text (`NAME="$(cat PATH)"`): the plan does not quote it again."""
+
+
+def _quote(word: str) -> str:
+    return str(word) if isinstance(word, ShellText) else shlex.quote(word)
+
+
 def _wrap(argv: tuple[str, ...]) -> str:
     """One option (with its value) per line, like the reference procedure."""
-    if len(shlex.join(argv)) <= 76:
-        return shlex.join(argv)
+    joined = " ".join(map(_quote, argv))
+    if len(joined) <= 76:
+        return joined
     lines: list[str] = []
-    for word in map(shlex.quote, argv):
+    for word in map(_quote, argv):
         previous = lines[-1] if lines else ""
         takes_value = previous.startswith("-") and " " not in previous and "=" not in previous
         if not lines or word.startswith("-"):
@@ -71,13 +82,28 @@ def docker_plan(profile: Profile, profile_name: str) -> list[PlanStep]:
         steps.append(PlanStep(f"Pull {container.image}", ("docker", "pull", container.image)))
     run = ["docker", "run", "-d", "--name", container.name, "--restart", container.restart_policy]
     run += ["-p", f"{container.host_port}:{GATEWAY_CONTAINER_PORT}"]
+    if container.agent_platform_host_port is not None:
+        run += ["-p", f"{container.agent_platform_host_port}:{releases.AGENT_PLATFORM_PORT}"]
+    for name, address in container.extra_hosts.items():
+        run += ["--add-host", f"{name}:{address}"]
     for key, value in container.environment.items():
         run += ["-e", f"{key}={value}"]
+    for reference in container.keys:  # the key files' paths only: the shell reads them
+        run += ["-e", ShellText(reference.shell_assignment())]
     if container.ca_bundle:
         run += ["-v", f"{container.ca_bundle}:{spec.CA_BUNDLE_MOUNT}:ro"]
-    for key, value in container.labels.items():
+    for mount in container.mounts:
+        run += ["-v", f"{mount.source}:{mount.target}:ro"]
+    for key, value in container_labels(container, profile_name).items():
         run += ["--label", f"{key}={value}"]
     run.append(container.image)
+    if container.keys and current_keys_digest(container, profile_name) == MISSING_KEYS:
+        steps.append(
+            PlanStep(
+                "Make the JWT keys (they do not exist yet; 0600 files in a 0700 folder)",
+                ("aigw-wizard", "keys", profile_name, "--rotate"),
+            )
+        )
     steps.append(PlanStep(f"Start the gateway container {container.name}", tuple(run)))
     steps.append(
         PlanStep(
@@ -85,7 +111,8 @@ def docker_plan(profile: Profile, profile_name: str) -> list[PlanStep]:
             (
                 "curl", "--fail", "--silent", "--show-error", "--retry", "30",
                 "--retry-connrefused", "--retry-delay", "2",
-                f"http://127.0.0.1:{container.host_port}/monitoring/healthz",
+                *(("--insecure",) if profile.serves_tls else ()),
+                f"{'https' if profile.serves_tls else 'http'}://127.0.0.1:{container.host_port}/monitoring/healthz",
             ),
         )
     )

@@ -99,6 +99,8 @@ def _events(
 
             installer_for = default_installer_for
         installer = installer_for(profile, name, cancel)
+        if command != "uninstall" and (resolve := getattr(installer, "resolve_tag", None)) is not None:
+            yield from resolve()  # the one tag of this run (gateway.tag = "" → the newest patch)
     except WizardError as error:
         yield Result(ok=False, summary=error.message, remedies=error.remedies, changed=False)
         return

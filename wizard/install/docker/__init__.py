@@ -18,8 +18,9 @@ from pathlib import Path
 from docker.errors import APIError, ImageNotFound
 
 from wizard.core import store
-from wizard.core.events import GATEWAY_URL_LABEL, Address, Event, LogLine, Result
-from wizard.install.base import AUTH_BYPASS_WARNING, VERIFY_COMMAND, WHERE_TO_SET_URL, StatusReport
+from wizard.core.events import Event, LogLine, Result
+from wizard.install import gitlab_side
+from wizard.install.base import AUTH_BYPASS_WARNING, StatusReport
 from wizard.install.bundle import (
     BUNDLE_MANIFEST,
     archive_name,
@@ -27,6 +28,7 @@ from wizard.install.bundle import (
     save_image,
     write_manifest,
 )
+from wizard.install.docker.container import check_agent_platform_port
 from wizard.install.docker.engine import PREVIOUS_SUFFIX, Run
 from wizard.install.docker.image import ImageSteps
 from wizard.install.docker.lifecycle import Lifecycle, last_exit_code
@@ -66,8 +68,8 @@ class DockerInstaller(ImageSteps, Lifecycle, StatusReader):
         return Result(
             ok=True,
             summary=summary,
-            urls=(Address(GATEWAY_URL_LABEL, self.profile.gateway_url),),
-            remedies=(WHERE_TO_SET_URL, f"Then, on the GitLab host, check the setup: {VERIFY_COMMAND}"),
+            urls=gitlab_side.addresses(self.profile),
+            remedies=gitlab_side.remedies(self.profile, self.profile_name),
             changed=changed,
         )
 
@@ -104,7 +106,8 @@ class DockerInstaller(ImageSteps, Lifecycle, StatusReader):
                 return self._succeeded(summary, changed=bool(recovered))
 
         def port(step: Step) -> Run[None]:
-            step.done(self.check_port(current))
+            agent = check_agent_platform_port(self, current)  # 18.0+: its host port too
+            step.done(self.check_port(current) + (f"; {agent}" if agent else ""))
             yield from ()
 
         yield from self.steps.step("port", f"Check that host port {self.spec.host_port} is free", port)

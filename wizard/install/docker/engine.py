@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import threading
-import urllib.request
 from collections.abc import Generator
 from typing import TypeVar
 
@@ -13,20 +11,22 @@ import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from wizard.core.events import Event
+from wizard.core.events import Event, LogLine
 from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
 from wizard.core.spec import LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE, container_spec
 from wizard.install.base import Installer
+from wizard.install.docker import probes
+from wizard.install.keylabels import expected_hash
 from wizard.install.runner import Step, StepFailed, StepRunner
 from wizard.tools import docker as engine_tools
+from wizard.tools.resolve import describe as describe_resolution
+from wizard.tools.resolve import resolve_profile
 
 T = TypeVar("T")
 Run = Generator[Event, None, T]
 
 PREVIOUS_SUFFIX = "-previous"
 HEALTH_PATH = "/monitoring/healthz"
-# The health check only ever talks to loopback: an HTTP(S)_PROXY from the environment must not apply.
-_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class DockerBase(Installer):
@@ -52,6 +52,12 @@ class DockerBase(Installer):
         self.steps = StepRunner(self.cancel, diagnose=engine_tools.engine_error)
         self._client: docker.DockerClient | None = None
 
+    def resolve_tag(self) -> Generator[Event, None, None]:
+        """Find the tag once for this run (`wizard.tools.resolve`); the spec follows it."""
+        self.profile, resolution = resolve_profile(self.profile)
+        self.spec = container_spec(self.profile, self.profile_name)
+        yield LogLine(source="wizard", text=describe_resolution(resolution), level="warning" if resolution.warning else "info")
+
     @property
     def client(self) -> docker.DockerClient:
         assert self._client is not None, "connect first"
@@ -63,7 +69,7 @@ class DockerBase(Installer):
 
     @property
     def health_url(self) -> str:
-        return f"http://127.0.0.1:{self.spec.host_port}{HEALTH_PATH}"
+        return f"{probes.base_url(self.profile, self.spec.host_port)}{HEALTH_PATH}"
 
     # --- the engine ---------------------------------------------------------------------------
 
@@ -122,14 +128,15 @@ class DockerBase(Installer):
         return container
 
     def matches(self, container: Container) -> bool:
-        return container.labels.get(LABEL_CONFIG_HASH) == self.spec.config_hash()
+        return container.labels.get(LABEL_CONFIG_HASH) == expected_hash(self.spec, self.profile_name)
 
     def probe(self, port: int) -> bool:
-        try:
-            with _LOOPBACK.open(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout=self.probe_timeout) as answer:
-                return int(answer.status) == 200
-        except (OSError, http.client.HTTPException):  # refused, reset mid-start-up, HTTP errors
-            return False
+        """healthz 200, plus the 401 on `/` for releases that have it (`probes.ready`)."""
+        return probes.ready(self.profile, port, self.probe_timeout)
+
+    def after_health(self, stop: threading.Event) -> Generator[Event, None, None]:
+        """Probes reported once healthy, never gating (the Agent Platform port, 18.0+)."""
+        yield from probes.agent_platform_lines(self.profile, self.spec.agent_platform_host_port, stop)
 
 
 def host_port(container: Container) -> int | None:

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 import docker
 from docker.models.containers import Container
-from docker.types import Mount
 
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import LogLine
-from wizard.core.spec import CA_BUNDLE_MOUNT
+from wizard.install.docker import probes
+from wizard.install.docker.container import create_arguments
 from wizard.install.docker.engine import HEALTH_PATH, DockerBase, Run, host_port
 from wizard.install.docker.streams import MAX_LOG_LINE, EventQueue, LogFollower
 from wizard.install.runner import Step, StepFailed
@@ -140,18 +140,8 @@ class Lifecycle(DockerBase):
         return f"the AI gateway now runs {self.spec.image} and is healthy; the previous container was removed"
 
     def create(self) -> Container:
-        spec = self.spec
-        # A Mount (unlike a -v bind) refuses a missing source instead of creating a directory there.
-        mounts = [Mount(CA_BUNDLE_MOUNT, spec.ca_bundle, type="bind", read_only=True)] if spec.ca_bundle else []
-        return self.client.containers.create(
-            spec.image,
-            name=spec.name,
-            environment=spec.environment,
-            ports={spec.container_port: spec.host_port},
-            mounts=mounts,
-            restart_policy={"Name": spec.restart_policy},
-            labels=spec.labels,
-        )
+        # Ports, extra hosts, read-only mounts and the keys' environment: `container.create_arguments`.
+        return self.client.containers.create(self.spec.image, **create_arguments(self.spec, self.profile_name))
 
     def roll_back(self, new: Container | None, old: Container | None, old_was_running: bool) -> Run[str]:
         """Remove what this run made and put the old container back as it was; never cancelled."""
@@ -202,8 +192,9 @@ class Lifecycle(DockerBase):
         """
         started = time.monotonic()
         if self.probe(port):
+            yield from self.after_health(stop)
             return 0.0
-        url = f"http://127.0.0.1:{port}{HEALTH_PATH}"
+        url = f"{probes.base_url(self.profile, port)}{HEALTH_PATH}"
         restarts = _restarts(container)
         events = EventQueue()
         logs = LogFollower(container, events, since)
@@ -236,7 +227,9 @@ class Lifecycle(DockerBase):
         finally:
             logs.stop()
         yield from events.drain()
-        return time.monotonic() - started
+        waited = time.monotonic() - started
+        yield from self.after_health(stop)
+        return waited
 
     def log_tail(self, container: Container) -> list[str]:
         raw: bytes = container.logs(tail=LOG_TAIL_LINES)

@@ -10,6 +10,8 @@ from docker.models.containers import Container
 
 from wizard.core.spec import CA_BUNDLE_MOUNT
 from wizard.install.base import Drift, StatusReport
+from wizard.install.docker.container import drift as release_drift
+from wizard.install.docker.container import secret_variables
 from wizard.install.docker.engine import DockerBase, host_port
 from wizard.install.docker.lifecycle import parse_time
 
@@ -54,6 +56,8 @@ class StatusReader(DockerBase):
 
         compare("image", wanted.image, str(attrs["Config"]["Image"]))
         running_env = _env(attrs["Config"].get("Env"))
+        secret = secret_variables(wanted)  # key text: never compared here, never shown
+        running_env = {key: value for key, value in running_env.items() if key not in secret}
         for key, value in wanted.environment.items():
             compare(f"env.{key}", value, running_env.get(key, "(unset)"))
         image_env = self._image_env(str(attrs["Image"]))
@@ -64,7 +68,7 @@ class StatusReader(DockerBase):
         compare("port", str(wanted.host_port), str(port) if port else "(not published)")
         compare("ca_bundle", wanted.ca_bundle or "(none)", _ca_mount(attrs) or "(none)")
         compare("restart_policy", wanted.restart_policy, _restart_policy(attrs))
-        return found
+        return found + release_drift(attrs, container.labels, wanted, self.profile_name)
 
     def _image_env(self, image_id: str) -> dict[str, str]:
         try:

@@ -1,0 +1,102 @@
+"""Health that means something for the running container (which probes apply: `Release`).
+
+- `ready`: `/monitoring/healthz` answers 200 **and**, for releases with `root_probe` (18.0+)
+  and authentication on, `GET /` answers the gateway's own 401 JSON. This gates the
+  install (the health wait polls it).
+- `agent_platform_lines`: for releases with the Duo Agent Platform, an HTTP/2 (gRPC)
+  probe of its published port, reported as a warning line, never gating.
+
+Only loopback is probed. With native TLS the probes speak HTTPS without verifying the
+certificate: this is a liveness probe of our own container on 127.0.0.1, not a trust
+decision (the certificate names gateway.hostname, not 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import threading
+import urllib.error
+import urllib.request
+
+from wizard.core.events import LogLine
+from wizard.core.profile import Profile
+from wizard.tools import health
+
+LOOPBACK = "127.0.0.1"
+MAX_BODY = 64 * 1024
+AGENT_PLATFORM_TRIES = 10
+AGENT_PLATFORM_INTERVAL = 0.5
+
+
+def _opener(profile: Profile) -> urllib.request.OpenerDirector:
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if profile.serves_tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    return urllib.request.build_opener(*handlers)
+
+
+def base_url(profile: Profile, port: int) -> str:
+    return f"{'https' if profile.serves_tls else 'http'}://{LOOPBACK}:{port}"
+
+
+def _get(profile: Profile, url: str, timeout: float) -> tuple[int, bytes]:
+    try:
+        with _opener(profile).open(url, timeout=timeout) as answer:
+            return int(answer.status), answer.read(MAX_BODY)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read(MAX_BODY)
+
+
+def checks_auth(profile: Profile) -> bool:
+    release = profile.release
+    return bool(release and release.root_probe and not profile.gateway.auth_bypass)
+
+
+def ready(profile: Profile, port: int, timeout: float) -> bool:
+    """healthz 200, and the 401 on `/` where the release has it (see the module docstring)."""
+    base = base_url(profile, port)
+    try:
+        status, _ = _get(profile, f"{base}/monitoring/healthz", timeout)
+        if status != 200:
+            return False
+        if not checks_auth(profile):
+            return True
+        status, body = _get(profile, f"{base}/", timeout)
+    except (OSError, http.client.HTTPException, ValueError):  # refused, reset mid-start-up
+        return False
+    if status != 401:
+        return False
+    try:
+        return bool(json.loads(body).get("error") == health.UNAUTHORIZED_ERROR)
+    except (ValueError, AttributeError):
+        return False
+
+
+def agent_platform_lines(profile: Profile, host_port: int | None, stop: threading.Event, timeout: float = 1.0) -> list[LogLine]:
+    """One line about the Agent Platform port (warning when it does not answer); none for 17.x."""
+    release = profile.release
+    if release is None or not release.agent_platform_probe or host_port is None:
+        return []
+    probe = health.agent_platform(LOOPBACK, host_port, timeout)
+    for _ in range(AGENT_PLATFORM_TRIES - 1):
+        if probe.ok or stop.wait(AGENT_PLATFORM_INTERVAL):
+            break
+        probe = health.agent_platform(LOOPBACK, host_port, timeout)
+    if probe.ok:
+        return [LogLine(source="wizard", text=f"Duo Agent Platform: {probe.detail}")]
+    return [
+        LogLine(
+            source="wizard",
+            text=(
+                f"Duo Agent Platform: {probe.detail} — the AI gateway is healthy, but GitLab Duo Agent "
+                "Platform features will fail; read the container log (docker logs) for its error"
+            ),
+            level="warning",
+        )
+    ]
