@@ -124,6 +124,18 @@ def restart_release(cluster: Cluster, namespace: str, release: str, when: str) -
     return names
 
 
+def node_architectures(cluster: Cluster) -> dict[str, str]:
+    """Schedulable linux node → its architecture (`kubernetes.io/arch`), where a pod may land."""
+    listed = cluster.call("list", "nodes", None, cluster.core.list_node)
+    found: dict[str, str] = {}
+    for node in listed.items:
+        labels = node.metadata.labels or {}
+        blocked = any(t.effect in ("NoSchedule", "NoExecute") for t in (node.spec.taints or []))
+        if labels.get("kubernetes.io/os", "linux") == "linux" and not node.spec.unschedulable and not blocked:
+            found[node.metadata.name] = str(labels.get("kubernetes.io/arch", "?"))
+    return found
+
+
 def pod_ready(pod: Mapping[str, Any]) -> bool:
     """A raw Pod object (a dict) has condition Ready=True, as `kubectl wait --for=condition=Ready`."""
     conditions = (pod.get("status") or {}).get("conditions") or []
