@@ -129,7 +129,10 @@ def test_status_exits_by_the_rule_drift_and_not_installed_are_not_all_well(
     profile = current_profile(tls)
     assert not HelmInstaller(profile, NAME).status().all_well  # not installed
     assert result(apply(profile)).ok
-    assert HelmInstaller(profile, NAME).status().all_well
+    healthy = HelmInstaller(profile, NAME).status()
+    assert healthy.all_well
+    assert healthy.details[AGENT_PLATFORM_URL_LABEL] == f"{HOST}:443"
+    assert healthy.details[GATEWAY_URL_LABEL] == f"https://{HOST}"
     changed = saved_profile(
         tls, gitlab={"url": "https://gitlab.example.com", "version": "19.2.1"}, helm={"chart_version": "0.8.9"}
     )
@@ -151,3 +154,15 @@ def test_plan_creates_the_keys_secret_from_paths_only(tls: Tls) -> None:
     rendered = plan.render(steps)
     for body in key_texts():
         assert body not in rendered
+
+
+def test_an_interrupted_release_is_not_all_well(
+    tls: Tls, kubeconfig: Path, helm_double: HelmDouble
+) -> None:
+    from tests.test_helm_apply import leave_pending
+
+    profile = current_profile(tls)
+    leave_pending(helm_double)
+    report = HelmInstaller(profile, NAME).status()
+    assert report.state == "pending-install" and report.healthy is False and not report.all_well
+    assert "interrupted" in report.details["what to do"]
