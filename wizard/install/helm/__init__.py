@@ -1,9 +1,11 @@
 """The Helm engine: what `plan` shows for target "helm", done, watched and explained.
 
-apply: helm version → TLS (and CA bundle) files → cluster access → namespace → secrets →
+apply: helm version → TLS (and CA bundle) files → cluster access → namespace → secrets
+(TLS, CA bundle, and for 18.0+ the JWT keys from the profile's key files) →
 `helm repo add/update` (repository charts only) → `helm upgrade --install` with helm's
-rollback on failure, while `PodWatcher` reports the pods → wait until they are Ready →
-the URL for GitLab and the ingress address for DNS. The user's own `helm` binary does the
+rollback on failure, while `PodWatcher` reports the pods — skipped when the release is
+deployed with no drift (no new revision; a changed keys Secret restarts the Deployments
+instead) → wait until they are Ready → the GitLab settings and the ingress address for DNS. The user's own `helm` binary does the
 install, with the command lines `plan` prints (one builder: `tools.helm.HelmCommands`).
 
 Every verb is a body on the one `StepRunner`: steps open and close there, errors become
