@@ -1,8 +1,11 @@
 """The ``helm_real`` tier's pieces: a stand-in ai-gateway chart and a chart repository on loopback.
 
 The chart is written from the values contract the wizard documents (README, "values the wizard
-sets"): ``image.repository/tag``, ``gitlab.url/apiUrl``, ``ingress.*``, ``authBypassExternal``,
-``extraEnvironmentVariables``, ``volumes``/``volumeMounts``. Its pods carry
+sets"): ``image.repository/tag``, ``gitlab.url/apiUrl``, ``ingress.*``, ``authBypassExternal`` (17.x
+era; no default, so a 18+ values file that leaves it out renders no second bypass variable),
+``extraEnvironmentVariables`` (each ``{name, value}`` or ``{name, valueFrom}``: the JWT keys come
+as ``valueFrom.secretKeyRef``), ``volumes``/``volumeMounts``. There is no ``podAnnotations``: the
+wizard restarts the pods itself after a key rotation (a rollout restart of the Deployment). Its pods carry
 ``app.kubernetes.io/name: ai-gateway`` and ``app.kubernetes.io/instance: <release>`` like the
 real chart's. ``ready=False`` builds a chart whose pods never become Ready in the fake cluster
 (the pod-template annotation ``fakekube.test/ready: "false"``), for failed upgrades.
@@ -35,7 +38,6 @@ VALUES: dict[str, Any] = {
     },
     "gitlab": {"url": "", "apiUrl": ""},
     "ingress": {"enabled": False, "className": "", "hosts": [], "tls": []},
-    "authBypassExternal": False,
     "extraEnvironmentVariables": [],
     "volumes": [],
     "volumeMounts": [],
@@ -73,10 +75,18 @@ spec:
               value: {{ .Values.gitlab.url | quote }}
             - name: AIGW_GITLAB_API_URL
               value: {{ .Values.gitlab.apiUrl | quote }}
+            {{- if hasKey .Values "authBypassExternal" }}
             - name: AIGW_AUTH__BYPASS_EXTERNAL
               value: {{ .Values.authBypassExternal | quote }}
-            {{- with .Values.extraEnvironmentVariables }}
-            {{- toYaml . | nindent 12 }}
+            {{- end }}
+            {{- range .Values.extraEnvironmentVariables }}
+            - name: {{ .name }}
+              {{- if .valueFrom }}
+              valueFrom:
+                {{- toYaml .valueFrom | nindent 16 }}
+              {{- else }}
+              value: {{ .value | quote }}
+              {{- end }}
             {{- end }}
           {{- with .Values.volumeMounts }}
           volumeMounts:

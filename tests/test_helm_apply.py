@@ -77,8 +77,9 @@ def test_apply_creates_namespace_and_secret_installs_and_reports_the_url(
     assert outcome.ok, outcome.summary
     assert outcome.url(GATEWAY_URL_LABEL) == f"https://{HOST}"
     assert outcome.remedies[0] == WHERE_TO_SET_URL
-    assert VERIFY_COMMAND in outcome.remedies[1]
-    assert f"DNS: point {HOST}" in outcome.remedies[2]
+    assert f"DNS: point {HOST}" in outcome.remedies[1]
+    # The last word: verify on GitLab, or let the wizard do it.
+    assert VERIFY_COMMAND in outcome.remedies[-1] and "aigw-wizard connect " in outcome.remedies[-1]
 
     namespace = fake_kube.get("namespaces", None, NS)
     assert namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "aigw-wizard"
@@ -214,7 +215,7 @@ def test_the_dns_reminder_names_the_ingress_address(profile: Profile, fake_kube:
         }
     )
     outcome = result(apply(profile))
-    assert outcome.remedies[2] == f"DNS: point {HOST} at the ingress address 203.0.113.7."
+    assert outcome.remedies[1] == f"DNS: point {HOST} at the ingress address 203.0.113.7."
     # Every address the user must know travels in Result.urls, for the Done screen and the CLI.
     assert outcome.url(GATEWAY_URL_LABEL) == f"https://{HOST}"
     assert outcome.url(INGRESS_ADDRESS_LABEL) == "203.0.113.7"

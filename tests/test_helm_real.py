@@ -34,7 +34,8 @@ from tests.helm_real_support import ChartRepo, helm_run, package_chart, write_ch
 from tests.helm_support import HOST, NAME, Tls, make_tls, saved_profile
 from tests.kube_fixtures import DOUBLES_DIR, HelmDouble
 from wizard.cli import main as cli_main
-from wizard.core import spec, store
+from wizard.core import paths, spec, store
+from wizard.core import release as releases
 from wizard.core.profile import Profile
 
 pytestmark = pytest.mark.helm_real
@@ -234,14 +235,15 @@ def test_apply_reapply_status_drift_and_uninstall_from_a_chart_repository(
     [pod] = gateway_pods(fake_kube)
     assert f"OK: {pod}" in out  # the wizard's own pod watch saw the pod helm waited for
 
-    # Re-apply: nothing changes in the cluster (same pod, same Deployment generation), though
-    # `helm upgrade` still records a revision.
+    # Re-apply: nothing changes in the cluster (same pod, same Deployment generation), and no
+    # `helm upgrade` runs: the release is already as the profile says.
     generation = deployment(fake_kube)["metadata"]["generation"]
     again = ok(wizard("apply", NAME, "--yes", "--skip-checks"))
     assert "TLS secret ai-gateway-tls\n    SKIPPED: unchanged" in again
     assert gateway_pods(fake_kube) == [pod]
     assert deployment(fake_kube)["metadata"]["generation"] == generation
-    assert history(real_helm)[-1]["status"] == "deployed"
+    assert "already up to date" in again
+    assert [r["status"] for r in history(real_helm)] == ["deployed"]  # no new helm revision
 
     status = json.loads(ok(wizard("status", NAME, "--json")))
     assert (status["installed"], status["state"], status["healthy"]) == (True, "deployed", True)
@@ -259,6 +261,11 @@ def test_apply_reapply_status_drift_and_uninstall_from_a_chart_repository(
     assert [(d["field"], d["profile"], d["actual"]) for d in drift] == [
         ("image.tag", profile.image_tag, "by-hand")
     ]
+    # apply fixes what status reported: one upgrade, then status is all well again.
+    ok(wizard("apply", NAME, "--yes", "--skip-checks"))
+    fixed = json.loads(ok(wizard("status", NAME, "--json")))
+    assert fixed["drift"] == [] and fixed["healthy"] is True
+    assert len(history(real_helm)) == 3
 
     removed = ok(wizard("uninstall", NAME, "--yes", "--purge"))
     assert "namespace ai-gateway deleted" in removed
@@ -417,6 +424,7 @@ def test_every_value_the_wizard_writes_lands_in_the_rendered_chart(
     pod = docs["Deployment"]["spec"]["template"]["spec"]
     [container] = pod["containers"]
     env = {item["name"]: item["value"] for item in container["env"]}
+    assert [item["name"] for item in container["env"]].count("AIGW_AUTH__BYPASS_EXTERNAL") == 1
     assert container["image"] == "registry.test/aigw/model-gateway:v9.9.9"
     assert env["AIGW_GITLAB_URL"] == "https://gitlab.test"
     assert env["AIGW_GITLAB_API_URL"] == "https://gitlab-api.test/api/v4/"
@@ -442,6 +450,102 @@ def test_every_value_the_wizard_writes_lands_in_the_rendered_chart(
         if render(real_helm, chart, without(values, path), tmp_path / "values") == baseline
     ]
     assert ignored == [], f"values the chart does not use: {ignored}"
+
+
+@per_helm()
+def test_a_current_release_renders_its_keys_as_secret_references(
+    real_helm: RealHelm, tls: Tls, tmp_path: Path
+) -> None:
+    """19.x: the four key variables arrive as secretKeyRef to the wizard's Secret, never as values."""
+    profile = saved_profile(
+        tls,
+        gitlab={"url": "https://gitlab.test", "version": "19.2.1", "offline_license": True},
+        gateway={"hostname": HOST, "ca_bundle": str(tls.cert), "extra_env": {"AIGW_LOGGING__LEVEL": "debug"}},
+    )
+    values = spec.helm_values(profile)
+    chart = write_chart(tmp_path / "chart")
+    baseline = render(real_helm, chart, values, tmp_path / "values")
+    docs = {doc["kind"]: doc for doc in yaml.safe_load_all(baseline) if doc}
+    [container] = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item for item in container["env"]}
+    for variable in releases.ALL_KEY_VARIABLES:
+        assert env[variable] == {
+            "name": variable,
+            "valueFrom": {
+                "secretKeyRef": {"name": spec.jwt_secret_name(profile), "key": releases.KEY_FILE_NAMES[variable]}
+            },
+        }
+    assert env["DUO_WORKFLOW_AUTH__ENABLED"]["value"] == "true"
+    assert env["AIGW_CUSTOMER_PORTAL_URL"]["value"] == "https://gitlab.test"
+    assert env["DUO_WORKFLOW_AUTH__OIDC_CUSTOMER_PORTAL_URL"]["value"] == "https://gitlab.test"
+    assert [item["name"] for item in container["env"]].count("AIGW_AUTH__BYPASS_EXTERNAL") == 1
+    assert env["AIGW_AUTH__BYPASS_EXTERNAL"]["value"] == "false"
+    assert "PRIVATE KEY" not in yaml.safe_dump(values) and "PRIVATE KEY" not in baseline
+    ignored = [
+        ".".join(map(str, path))
+        for path in leaves(values)
+        if render(real_helm, chart, without(values, path), tmp_path / "values") == baseline
+    ]
+    assert ignored == [], f"values the chart does not use: {ignored}"
+
+
+@per_helm()
+def test_a_current_release_gets_its_keys_from_a_secret_and_a_rotation_restarts_the_pods(
+    real_helm: RealHelm, wizard: Cli, kubeconfig: Path, tls: Tls, repo: ChartRepo, fake_kube: FakeKube
+) -> None:
+    profile = saved_profile(
+        tls,
+        gitlab={"url": "https://gitlab.example.com", "version": "19.2.1"},
+        helm={"repo_url": repo.url, "chart_version": "0.8.1", "timeout": "20s"},
+    )
+    out = ok(wizard("apply", NAME, "--yes", "--skip-checks"))
+    assert f"JWT keys secret {spec.jwt_secret_name(profile)}" in out
+    assert "Local URL for the GitLab Duo Agent Platform service" in out
+    secret = fake_kube.get("secrets", NAMESPACE, spec.jwt_secret_name(profile))
+    assert secret is not None
+    stored = json.dumps(real_helm.json("get", "values", RELEASE, "-n", NAMESPACE, "-o", "json"))
+    folder = paths.keys_dir(NAME)
+    bodies = [(folder / name).read_text().splitlines()[1] for name in releases.KEY_FILE_NAMES.values()]
+    assert not any(body in stored or body in out for body in bodies)
+    [container] = deployment(fake_kube)["spec"]["template"]["spec"]["containers"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert set(refs) == set(releases.ALL_KEY_VARIABLES)
+    [pod] = gateway_pods(fake_kube)
+    assert ok(wizard("status", NAME))  # exit 0: deployed, Ready, no drift
+
+    ok(wizard("keys", NAME, "--rotate"))
+    rotated = ok(wizard("apply", NAME, "--yes", "--skip-checks"))
+    assert "replaced" in rotated and "pods restarted for the new keys" in rotated
+    after = fake_kube.get("secrets", NAMESPACE, spec.jwt_secret_name(profile))
+    assert after is not None and after["data"] != secret["data"]
+    annotations = deployment(fake_kube)["spec"]["template"]["metadata"].get("annotations") or {}
+    assert "kubectl.kubernetes.io/restartedAt" in annotations
+    assert gateway_pods(fake_kube) != [pod]  # new pods read the new keys
+    assert len(history(real_helm)) == 1  # a restart, not a helm revision
+    # The restart is not drift: a helm upgrade later keeps working, and status is all well.
+    assert json.loads(ok(wizard("status", NAME, "--json")))["drift"] == []
+
+
+@per_helm()
+def test_status_exits_1_when_the_pods_are_not_ready(
+    real_helm: RealHelm, wizard: Cli, kubeconfig: Path, tls: Tls, repo: ChartRepo,
+    fake_kube: FakeKube, tmp_path: Path,
+) -> None:  # fmt: skip
+    install_by_hand(real_helm, repo, repo_profile(tls, repo), tmp_path)
+    [pod] = gateway_pods(fake_kube)
+    fake_kube.set_pod_phase(NAMESPACE, pod, "Running", False)
+    shown = wizard("status", NAME, "--json")
+    assert shown.returncode == 1
+    assert json.loads(shown.stdout)["healthy"] is False
+
+
+@per_helm()
+def test_status_exits_1_when_not_installed(
+    real_helm: RealHelm, wizard: Cli, kubeconfig: Path, tls: Tls
+) -> None:
+    saved_profile(tls)
+    shown = wizard("status", NAME)
+    assert shown.returncode == 1 and "not installed" in shown.stdout
 
 
 # --- the recording double answers in real helm's shapes ----------------------------------------

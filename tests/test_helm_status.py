@@ -73,8 +73,9 @@ def test_status_when_the_cluster_is_gone(profile: Profile, fake_kube: FakeKube) 
     assert result(apply(profile)).ok
     fake_kube.stop()
     report = status(profile)
-    assert report.state == "deployed" and report.healthy is None
-    assert report.details["cluster"].startswith("unknown: the API server of context fake")
+    # An unreachable cluster is not "all well": status exits 1 (#15.6).
+    assert report.state == "deployed" and report.healthy is False and not report.all_well
+    assert report.details["cluster"].startswith("unreachable: the API server of context fake")
 
 
 def test_values_drift_names_dotted_paths_and_unset_sides() -> None:

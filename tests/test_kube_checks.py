@@ -109,20 +109,55 @@ def test_api_with_rejected_credentials(profile: Profile, fake_kube: FakeKube) ->
 
 def test_a_fitting_node_passes(profile: Profile) -> None:
     outcome = check("kube.nodes", profile)
-    assert outcome.status == "pass" and "fake-node (8192 MiB)" in outcome.detail
+    assert outcome.status == "pass" and "fake-node (linux/amd64, 8192 MiB)" in outcome.detail
 
 
 def test_no_node_fits_and_each_says_why(profile: Profile, fake_kube: FakeKube) -> None:
     fake_kube.delete("nodes", None, "fake-node")
-    fake_kube.add_node("arm", arch="arm64")
+    fake_kube.add_node("win", os="windows")
     fake_kube.add_node("small", allocatable_memory="256Mi")
     fake_kube.add_node("cordoned", unschedulable=True)
     outcome = check("kube.nodes", profile)
     assert outcome.status == "fail"
-    assert "arm: linux/arm64" in outcome.detail
+    assert "win: windows/amd64" in outcome.detail
     assert "small: 256 MiB allocatable memory" in outcome.detail
     assert "cordoned: not schedulable" in outcome.detail
-    assert "linux/amd64" in outcome.remedy
+    assert "linux node" in outcome.remedy
+
+
+def test_an_arm_node_fits_the_architecture_is_the_images_business(
+    profile: Profile, fake_kube: FakeKube
+) -> None:
+    """kube.nodes no longer says "amd64 only" by rule; gateway.platform asks the image (#12.8)."""
+    fake_kube.delete("nodes", None, "fake-node")
+    fake_kube.add_node("arm", arch="arm64")
+    outcome = check("kube.nodes", profile)
+    assert outcome.status == "pass" and "arm (linux/arm64, 8192 MiB)" in outcome.detail
+
+
+def test_the_platform_check_on_helm_compares_the_nodes_with_the_image(
+    profile: Profile, fake_kube: FakeKube
+) -> None:
+    from wizard.checks import release as release_checks
+    from wizard.checks.base import CheckContext
+    from wizard.tools.registry import Platform
+    from wizard.tools.tags import Platforms
+
+    amd_only = Platforms((Platform("linux", "amd64"),), "registry")
+    both = Platforms((Platform("linux", "amd64"), Platform("linux", "arm64")), "registry")
+    fake_kube.delete("nodes", None, "fake-node")
+    fake_kube.add_node("arm", arch="arm64")
+    fake_kube.add_node("amd-cordoned", unschedulable=True)
+
+    def platform(platforms: Platforms) -> tuple[str, str]:
+        context = CheckContext(profile, "gw", overrides={release_checks.PLATFORMS_KEY: platforms})
+        outcome = release_checks.image_platform(context)
+        return outcome.status, outcome.detail
+
+    status, detail = platform(amd_only)  # the cordoned amd64 node cannot take the pod
+    assert status == "fail" and "the cluster has arm: arm64" in detail
+    status, detail = platform(both)
+    assert status == "pass" and "arm" in detail
 
 
 def test_nodes_not_listable_is_a_warning(profile: Profile, fake_kube: FakeKube) -> None:
@@ -143,7 +178,8 @@ def test_ingress_class_missing_lists_those_that_exist(
 ) -> None:
     fake_kube.add_ingress_class("traefik", controller="traefik.io/ingress-controller")
     outcome = check("kube.ingress_class", with_helm(profile, ingress_class="haproxy"))
-    assert outcome.status == "warn" and outcome.field == "helm.ingress_class"
+    # A class the cluster lacks fails: the ingress would never be served (#16).
+    assert outcome.status == "fail" and outcome.field == "helm.ingress_class"
     assert "no ingress class 'haproxy'; the cluster has: nginx, traefik" in outcome.detail
 
 
@@ -151,7 +187,7 @@ def test_no_ingress_class_at_all(profile: Profile, fake_kube: FakeKube) -> None:
     fake_kube.delete("ingressclasses", None, "nginx")
     outcome = check("kube.ingress_class", profile)
     assert (
-        outcome.status == "warn"
+        outcome.status == "fail"
         and "has none" in outcome.detail
         and "ingress controller" in outcome.remedy
     )

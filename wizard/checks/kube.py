@@ -131,7 +131,7 @@ def nodes(context: CheckContext, cluster: kube.Cluster) -> Outcome:
         return Outcome(
             "warn",
             "not allowed to list nodes: cannot tell whether one fits",
-            "ask a cluster admin whether a linux/amd64 node with 512 MiB free memory is available",
+            "ask a cluster admin whether a linux node with 512 MiB free memory is available",
         )
     fit: list[str] = []
     unfit: list[str] = []
@@ -144,8 +144,9 @@ def nodes(context: CheckContext, cluster: kube.Cluster) -> Outcome:
             for taint in (node.spec.taints or [])
             if taint.effect in ("NoSchedule", "NoExecute")
         ]
-        if platform != "linux/amd64":
-            unfit.append(f"{node.metadata.name}: {platform} (the image is linux/amd64 only)")
+        # The architecture is the image's business (gateway.platform asks the image): only linux here.
+        if not platform.startswith("linux/"):
+            unfit.append(f"{node.metadata.name}: {platform} (the gateway runs on linux nodes)")
         elif node.spec.unschedulable or taints:
             unfit.append(
                 f"{node.metadata.name}: not schedulable ({', '.join(taints) or 'cordoned'})"
@@ -155,13 +156,13 @@ def nodes(context: CheckContext, cluster: kube.Cluster) -> Outcome:
                 f"{node.metadata.name}: {memory // 1024**2} MiB allocatable memory, 512 MiB needed"
             )
         else:
-            fit.append(f"{node.metadata.name} ({memory // 1024**2} MiB)")
+            fit.append(f"{node.metadata.name} ({platform}, {memory // 1024**2} MiB)")
     if fit:
         return Outcome("pass", f"{len(fit)} of {len(listed.items)} nodes fit: {', '.join(fit[:3])}")
     return Outcome(
         "fail",
         "no node can run the gateway: " + ("; ".join(unfit) or "the cluster has no nodes"),
-        "add a schedulable linux/amd64 node with at least 512 MiB allocatable memory",
+        "add a schedulable linux node with at least 512 MiB allocatable memory",
     )
 
 
@@ -186,14 +187,15 @@ def ingress_class(context: CheckContext, cluster: kube.Cluster) -> Outcome:
     classes = {item.metadata.name: item.spec.controller for item in listed.items}
     if wanted in classes:
         return Outcome("pass", f"{wanted} (controller {classes[wanted]})")
+    # The ingress would never be served: a failure, with the classes there are (#16).
     if classes:
         return Outcome(
-            "warn",
+            "fail",
             f"no ingress class {wanted!r}; the cluster has: {', '.join(sorted(classes))}",
             "set helm.ingress_class to one of those, or install an ingress controller for it",
         )
     return Outcome(
-        "warn",
+        "fail",
         f"no ingress class {wanted!r}, and the cluster has none",
         "install an ingress controller (e.g. ingress-nginx) so the gateway can be reached",
     )

@@ -8,7 +8,7 @@ wiring calls it (`host.cpus` and `host.arch` are then superseded by `gateway.cpu
 
 Test overrides (`context.overrides`): "host.cpus", "host.machine" (as host.py),
 "hosts.file" (a path read instead of /etc/hosts), "tags.resolution" (a TagResolution),
-"image.platforms" (a Platforms).
+"image.platforms" (a Platforms), "kube.node_architectures" (node name → arch, Helm).
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from wizard.tools.ports import probe_port
 HOSTS_FILE_KEY = "hosts.file"
 RESOLUTION_KEY = "tags.resolution"
 PLATFORMS_KEY = "image.platforms"
+NODE_ARCHS_KEY = "kube.node_architectures"
 TAG_TIMEOUT = 8.0
 _PENDING: list[tuple[str, str, dict[str, Any], Callable[[CheckContext], Outcome]]] = []
 
 if TYPE_CHECKING:
-    from wizard.tools.tags import TagResolution
+    from wizard.tools.tags import Platforms, TagResolution
 
 
 def _later(check_id: str, title: str, **options: Any) -> Callable[[Callable[[CheckContext], Outcome]], Callable[[CheckContext], Outcome]]:
@@ -137,20 +138,14 @@ def cpus(context: CheckContext) -> Outcome:
     return Outcome("pass", f"{count} CPUs (the release needs {needed})")
 
 
-@_later("gateway.platform", "Image built for this host", targets=("docker",), timeout=TAG_TIMEOUT, field="gateway.variant")
+@_later("gateway.platform", "Image built for this host", targets=("docker", "helm"), timeout=TAG_TIMEOUT, field="gateway.variant")
 def image_platform(context: CheckContext) -> Outcome:
+    if context.profile.target == "helm":
+        return _nodes_platform(context)
     value = context.overrides.get(MACHINE_KEY)
     machine = str(platform.machine() if value is None else value)
     arch = _MACHINE_TO_ARCH.get(machine.lower(), machine.lower())
-    platforms = context.overrides.get(PLATFORMS_KEY)
-    if platforms is None:
-        from wizard.tools import registry as registry_tools
-        from wizard.tools import tags
-
-        profile = context.profile
-        client = None if profile.gateway.image_archive else registry_tools.RegistryClient.for_repository(profile.image_repository)
-        tag = context.overrides.get(RESOLUTION_KEY) or _resolve(context)
-        platforms = tags.image_platforms(profile, tag.tag or profile.image_tag, registry=client)
+    platforms = _image_platforms(context)
     if not platforms.platforms:
         return Outcome("warn", f"cannot tell which platforms the image has ({clean(platforms.detail)})", "")
     shown = ", ".join(sorted(str(p) for p in platforms.platforms))
@@ -162,6 +157,53 @@ def image_platform(context: CheckContext) -> Outcome:
         f"this host is {machine}, but {context.profile.image_ref} is built for {shown} only{fips}",
         "install on a host of a listed architecture, or use a tag that has this one",
     )
+
+
+def _nodes_platform(context: CheckContext) -> Outcome:
+    """Helm: some schedulable node's architecture must be one the image is built for."""
+    nodes = context.overrides.get(NODE_ARCHS_KEY)
+    if nodes is None:
+        from wizard.tools import kube
+
+        try:
+            cluster = kube.connect(context.profile.helm.kube_context)
+        except kube.KubeError:
+            return Outcome("skip", "no usable kubeconfig context (see kube.context)")
+        try:
+            nodes = kube.node_architectures(cluster)
+        except kube.Forbidden:
+            return Outcome("warn", "not allowed to list nodes: cannot tell their architectures", "")
+        except kube.KubeError:
+            return Outcome("skip", "the Kubernetes API cannot be used (see kube.api)")
+        finally:
+            cluster.close()
+    platforms = _image_platforms(context)
+    if not platforms.platforms:
+        return Outcome("warn", f"cannot tell which platforms the image has ({clean(platforms.detail)})", "")
+    shown = ", ".join(sorted(str(p) for p in platforms.platforms))
+    fitting = sorted(name for name, arch in nodes.items() if arch in platforms.architectures)
+    if fitting:
+        return Outcome("pass", f"{len(fitting)} node(s) of an architecture the image has ({shown}): {', '.join(fitting[:3])}")
+    fips = " (FIPS images are amd64 only)" if context.profile.gateway.variant == "fips" else ""
+    there = ", ".join(f"{name}: {arch}" for name, arch in sorted(nodes.items())) or "no schedulable linux node"
+    return Outcome(
+        "fail",
+        f"{clean(context.profile.image_ref)} is built for {shown} only{fips}; the cluster has {clean(there)}",
+        "add a node of a listed architecture, or use a tag that has one of the cluster's",
+    )
+
+
+def _image_platforms(context: CheckContext) -> Platforms:
+    platforms = context.overrides.get(PLATFORMS_KEY)
+    if platforms is None:
+        from wizard.tools import registry as registry_tools
+        from wizard.tools import tags
+
+        profile = context.profile
+        client = None if profile.gateway.image_archive else registry_tools.RegistryClient.for_repository(profile.image_repository)
+        tag = context.overrides.get(RESOLUTION_KEY) or _resolve(context)
+        platforms = tags.image_platforms(profile, tag.tag or profile.image_tag, registry=client)
+    return platforms
 
 
 def hosts_file_entries(path: Path) -> dict[str, str]:

@@ -205,7 +205,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print_status(name, report)
-    return EXIT_OK if not report.drift else EXIT_FAILED
+    return EXIT_OK if report.all_well else EXIT_FAILED
 
 
 def annotate_status(report: StatusReport, profile: Profile, name: str, resolution: Any) -> None:

@@ -50,6 +50,11 @@ class StatusReport:
     """Target-specific facts, in display order (uptime, pods, ingress host, …)."""
     drift: list[Drift] = field(default_factory=list)
 
+    @property
+    def all_well(self) -> bool:
+        """The rule `status` exits 0 by: installed, healthy (running, pods Ready), no drift."""
+        return self.installed and self.healthy is True and not self.drift
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

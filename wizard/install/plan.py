@@ -119,7 +119,7 @@ def docker_plan(profile: Profile, profile_name: str) -> list[PlanStep]:
     return steps
 
 
-def helm_plan(profile: Profile, version: HelmVersion | None = None) -> list[PlanStep]:
+def helm_plan(profile: Profile, version: HelmVersion | None = None, profile_name: str = "") -> list[PlanStep]:
     """The Helm install by hand, with the installer's own helm command lines (one builder).
 
     `version` decides the rollback flag; by default the helm installed here (helm 3's
@@ -147,6 +147,15 @@ def helm_plan(profile: Profile, version: HelmVersion | None = None) -> list[Plan
                  spec.ca_secret_name(profile), f"--from-file={spec.CA_SECRET_KEY}={bundle}"),
             )
         )
+    references = spec.key_references(profile, profile_name) if profile_name else ()
+    if references:  # paths only: kubectl reads the files; apply makes them first (`aigw-wizard keys`)
+        steps.append(
+            PlanStep(
+                "Create the JWT keys secret the gateway reads its keys from",
+                (*kubectl, "-n", helm.namespace, "create", "secret", "generic", spec.jwt_secret_name(profile),
+                 *(f"--from-file={releases.KEY_FILE_NAMES[ref.variable]}={ref.path}" for ref in references)),
+            )
+        )
     if helm.repo_name:
         steps.append(PlanStep("Add the AI gateway Helm repository", tuple(commands.repo_add())))
         steps.append(PlanStep("Refresh the repository index", tuple(commands.repo_update())))
@@ -168,7 +177,7 @@ def helm_plan(profile: Profile, version: HelmVersion | None = None) -> list[Plan
 
 def build(profile: Profile, profile_name: str) -> list[PlanStep]:
     if profile.target == "helm":
-        return helm_plan(profile)
+        return helm_plan(profile, profile_name=profile_name)
     return docker_plan(profile, profile_name)
 
 

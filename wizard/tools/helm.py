@@ -168,7 +168,7 @@ class HelmCommands:
         helm = self.profile.helm
         argv = ["helm", "upgrade", proc.positional(helm.release), proc.positional(self.chart), "--install"]
         if not helm.local_chart:
-            argv.append(f"--version={helm.chart_version}")
+            argv.append(f"--version={self.profile.chart_version}")
         argv += [*self.target, f"--values={values_file}", f"--timeout={helm.timeout}"]
         argv += ["--wait", "--wait-for-jobs", self.version.rollback_flag]
         return argv
@@ -200,7 +200,7 @@ class HelmCommands:
 
     def pull(self, destination: str) -> list[str]:
         helm = self.profile.helm
-        return ["helm", "pull", proc.positional(helm.chart), f"--version={helm.chart_version}", f"--destination={destination}"]
+        return ["helm", "pull", proc.positional(helm.chart), f"--version={self.profile.chart_version}", f"--destination={destination}"]
 
     def package(self, chart_dir: str, destination: str) -> list[str]:
         """A chart directory as the .tgz a bundle carries."""

@@ -21,7 +21,7 @@ from wizard.core.errors import WizardError
 from wizard.core.paths import expand_user
 
 if TYPE_CHECKING:
-    from kubernetes.client import ApiClient, CoreV1Api, NetworkingV1Api, VersionApi
+    from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, NetworkingV1Api, VersionApi
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 #: (connect, read) seconds for ordinary calls: enough for a loaded API server, short for a dead one.
@@ -99,6 +99,41 @@ def list_release_pods(cluster: Cluster, namespace: str, release: str) -> tuple[l
     )
     data = json.loads(listed.data)
     return list(data.get("items") or []), str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+
+
+def restart_release(cluster: Cluster, namespace: str, release: str, when: str) -> list[str]:
+    """`kubectl rollout restart` of the release's gateway Deployments; the names restarted.
+
+    The pods read the JWT keys from a Secret at start only: a changed Secret needs new pods.
+    """
+    listed = cluster.call(
+        "list", "deployments", namespace, cluster.apps.list_namespaced_deployment, namespace,
+        label_selector=release_selector(release),
+    )  # fmt: skip
+    names = []
+    for deployment in listed.items:
+        name = deployment.metadata.name
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: when}}}}}
+        cluster.call(
+            "patch", "deployments", namespace, cluster.apps.patch_namespaced_deployment, name, namespace, patch
+        )
+        names.append(name)
+    return names
+
+
+def node_architectures(cluster: Cluster) -> dict[str, str]:
+    """Schedulable linux node → its architecture (`kubernetes.io/arch`), where a pod may land."""
+    listed = cluster.call("list", "nodes", None, cluster.core.list_node)
+    found: dict[str, str] = {}
+    for node in listed.items:
+        labels = node.metadata.labels or {}
+        blocked = any(t.effect in ("NoSchedule", "NoExecute") for t in (node.spec.taints or []))
+        if labels.get("kubernetes.io/os", "linux") == "linux" and not node.spec.unschedulable and not blocked:
+            found[node.metadata.name] = str(labels.get("kubernetes.io/arch", "?"))
+    return found
 
 
 def pod_ready(pod: Mapping[str, Any]) -> bool:
@@ -207,6 +242,12 @@ class Cluster:
         from kubernetes.client import NetworkingV1Api
 
         return NetworkingV1Api(self.api)
+
+    @cached_property
+    def apps(self) -> AppsV1Api:
+        from kubernetes.client import AppsV1Api
+
+        return AppsV1Api(self.api)
 
     @cached_property
     def version_api(self) -> VersionApi:

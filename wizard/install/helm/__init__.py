@@ -1,9 +1,11 @@
 """The Helm engine: what `plan` shows for target "helm", done, watched and explained.
 
-apply: helm version → TLS (and CA bundle) files → cluster access → namespace → secrets →
+apply: helm version → TLS (and CA bundle) files → cluster access → namespace → secrets
+(TLS, CA bundle, and for 18.0+ the JWT keys from the profile's key files) →
 `helm repo add/update` (repository charts only) → `helm upgrade --install` with helm's
-rollback on failure, while `PodWatcher` reports the pods → wait until they are Ready →
-the URL for GitLab and the ingress address for DNS. The user's own `helm` binary does the
+rollback on failure, while `PodWatcher` reports the pods — skipped when the release is
+deployed with no drift (no new revision; a changed keys Secret restarts the Deployments
+instead) → wait until they are Ready → the GitLab settings and the ingress address for DNS. The user's own `helm` binary does the
 install, with the command lines `plan` prints (one builder: `tools.helm.HelmCommands`).
 
 Every verb is a body on the one `StepRunner`: steps open and close there, errors become
@@ -15,6 +17,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Generator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from wizard.core import spec, store
@@ -27,6 +30,7 @@ from wizard.core.events import (
     LogLine,
     Result,
 )
+from wizard.core.profile import Profile
 from wizard.core.validators import duration_seconds
 from wizard.install.base import (
     AUTH_BYPASS_WARNING,
@@ -43,7 +47,7 @@ from wizard.install.helm.pods import PodWatcher
 from wizard.install.helm.release import flatten, values_drift, write_values_file
 from wizard.install.helm.status import release_status
 from wizard.install.runner import Run, Step, StepFailed, StepRunner
-from wizard.tools import kube
+from wizard.tools import keys, kube
 from wizard.tools.helm import (
     HELM3,
     HelmCommands,
@@ -63,10 +67,45 @@ __all__ = [
     "write_values_file",
 ]
 
+#: GitLab's own names for its other settings (Admin > GitLab Duo > Change configuration).
+AGENT_PLATFORM_URL_LABEL = "Local URL for the GitLab Duo Agent Platform service"
+AGENT_PLATFORM_TLS_LABEL = "Use TLS for the GitLab Duo Agent Platform service"
+TIMEOUT_LABEL = "AI gateway request timeout"
+
 APPLY_CANCELLED = (
     "Cancelled. Helm's {flag} rolls back what it had started; "
     "run apply again to finish (it recognises an interrupted release)."
 )
+
+
+def done_addresses(profile: Profile, addresses: list[str]) -> tuple[Address, ...]:
+    """Every GitLab setting (its own label), then the ingress address(es) when known."""
+    settings = spec.gitlab_settings(profile)
+    urls = [Address(GATEWAY_URL_LABEL, settings.ai_gateway_url)]
+    if settings.agent_platform_url:
+        urls.append(Address(AGENT_PLATFORM_URL_LABEL, settings.agent_platform_url))
+        urls.append(Address(AGENT_PLATFORM_TLS_LABEL, "tick" if settings.agent_platform_tls else "leave unticked"))
+    if settings.timeout_seconds:
+        urls.append(Address(TIMEOUT_LABEL, f"{settings.timeout_seconds} s"))
+    urls += [Address(INGRESS_ADDRESS_LABEL, address) for address in addresses]
+    return tuple(urls)
+
+
+def done_remedies(profile: Profile, profile_name: str, addresses: list[str]) -> tuple[str, ...]:
+    """What is left after a good run; ends with the verify command and `connect`."""
+    remedies = [WHERE_TO_SET_URL]
+    settings = spec.gitlab_settings(profile)
+    if settings.agent_platform_url:
+        remedies.append(
+            f"The Agent Platform's gRPC goes through the chart's grpc-tls-proxy ingress (GRPCS) at "
+            f"{settings.agent_platform_url}: the chart's proxy values (grpc-tls-proxy.*) are not set by "
+            "the wizard; enable them in the chart for your ingress controller if your chart version has them."
+        )
+    remedies.append(objects.dns_reminder(profile, addresses))
+    remedies.append(
+        f"Then verify on the GitLab host: {VERIFY_COMMAND} — or run `aigw-wizard connect {profile_name}`"
+    )
+    return tuple(remedies)
 
 
 def _cancelled_says(body: Run[Result], message: Callable[[], str]) -> Run[Result]:
@@ -124,11 +163,11 @@ class HelmInstaller(Installer):
 
         cluster = yield from runner.step("cluster", "Connect to the cluster", self._connect)
         try:
-            yield from self._prepare(runner, commands, cluster, cert, key, ca_bundle)
-            addresses = yield from self._install(runner, commands, cluster)
+            keys_changed = yield from self._prepare(runner, commands, cluster, cert, key, ca_bundle)
+            addresses, changed = yield from self._install(runner, commands, cluster, keys_changed)
         finally:
             cluster.close()
-        return self._succeeded(addresses)
+        return self._succeeded(addresses, changed)
 
     def _connect(self, step: Step) -> Run[kube.Cluster]:
         yield from ()
@@ -149,8 +188,10 @@ class HelmInstaller(Installer):
         cert: bytes,
         key: bytes,
         ca_bundle: bytes | None,
-    ) -> Run[None]:
+    ) -> Run[bool]:
+        """Namespace, secrets, repository; True when the JWT keys' Secret changed (pods restart)."""
         helm = self.profile.helm
+        outcomes: dict[str, str] = {}
 
         def namespace(step: Step) -> Run[None]:
             yield from ()
@@ -160,6 +201,7 @@ class HelmInstaller(Installer):
             def body(step: Step) -> Run[None]:
                 yield from ()
                 outcome = objects.ensure_secret(cluster, helm.namespace, name, kind, data)
+                outcomes[name] = outcome
                 step.done(outcome, "skipped" if outcome == "unchanged" else "ok")
 
             return body
@@ -172,6 +214,21 @@ class HelmInstaller(Installer):
             name = spec.ca_secret_name(self.profile)
             ca_body = secret(name, "Opaque", {spec.CA_SECRET_KEY: ca_bundle})
             yield from runner.step("ca-secret", f"CA bundle secret {name}", ca_body)
+        release_model = self.profile.release
+        jwt_secret = spec.jwt_secret_name(self.profile)
+        if release_model is not None and release_model.key_variables:
+
+            def jwt_keys(step: Step) -> Run[None]:
+                made = keys.ensure_keys(self.profile_name, release_model.key_variables)
+                if made.created:
+                    yield LogLine("wizard", f"generated JWT keys in {made.folder}: {', '.join(made.created)}")
+                references = spec.key_references(self.profile, self.profile_name)
+                data = {name: pem.encode("ascii") for name, pem in keys.secret_data(references).items()}
+                outcome = objects.ensure_secret(cluster, helm.namespace, jwt_secret, "Opaque", data)
+                outcomes[jwt_secret] = outcome
+                step.done(f"{outcome} ({len(data)} keys from {made.folder})", "skipped" if outcome == "unchanged" else "ok")
+
+            yield from runner.step("jwt-secret", f"JWT keys secret {jwt_secret}", jwt_keys)
         if helm.repo_name:
 
             def repo(step: Step) -> Run[None]:
@@ -179,17 +236,34 @@ class HelmInstaller(Installer):
                 step.done(helm.repo_url)
 
             yield from runner.step("repo", f"Helm repository {helm.repo_name}", repo)
+        return outcomes.get(jwt_secret, "unchanged").startswith("replaced")
 
     def _install(
-        self, runner: StepRunner, commands: HelmCommands, cluster: kube.Cluster
-    ) -> Run[list[str]]:
-        """The release and its pods; the ingress addresses once they are Ready."""
+        self, runner: StepRunner, commands: HelmCommands, cluster: kube.Cluster, keys_changed: bool
+    ) -> Run[tuple[list[str], bool]]:
+        """The release and its pods; the ingress addresses once they are Ready, and whether
+        anything changed (a release already as the profile says gets no new revision)."""
         profile, helm = self.profile, self.profile.helm
         folder = Path(tempfile.mkdtemp(prefix="aigw-helm-"))  # 0700: the values name internal URLs
         watcher = PodWatcher(cluster, helm.namespace, helm.release)
+        changed = keys_changed
 
         def install(step: Step) -> Run[None]:
+            nonlocal changed
             info = release.release_info(commands)
+            wanted = spec.helm_values(profile)
+            if info is not None and info.status == "deployed" and not release.release_drift(commands, info, wanted):
+                watcher.start()
+                if keys_changed:
+                    restarted = kube.restart_release(
+                        cluster, helm.namespace, helm.release, datetime.now(UTC).isoformat()
+                    )
+                    yield LogLine("wizard", f"the JWT keys changed: restarting {', '.join(restarted) or 'no deployment'}")
+                    step.done(f"release {helm.release} already up to date (revision {info.revision}); pods restarted for the new keys")
+                else:
+                    step.skip(f"already up to date: release {helm.release} revision {info.revision}, no drift")
+                return
+            changed = True
             if info and info.status.startswith("pending-"):
                 yield LogLine(
                     "wizard",
@@ -204,7 +278,7 @@ class HelmInstaller(Installer):
                     "registry its nodes reach and set gateway.image to it",
                     "warning",
                 )
-            values = write_values_file(spec.helm_values(profile), folder)
+            values = write_values_file(wanted, folder)
             watcher.start()
             yield from release.upgrade(runner, commands, values, watcher, info)
             step.done(f"release {helm.release} deployed")
@@ -218,9 +292,9 @@ class HelmInstaller(Installer):
             watcher.stop()
             shutil.rmtree(folder, ignore_errors=True)
         try:
-            return objects.ingress_addresses(cluster, helm.namespace, profile.gateway.hostname)
+            return objects.ingress_addresses(cluster, helm.namespace, profile.gateway.hostname), changed
         except kube.KubeError:
-            return []
+            return [], changed
 
     def _wait_pods(self, runner: StepRunner, step: Step, watcher: PodWatcher) -> Run[None]:
         """The equivalent of `kubectl wait pod -l … --for=condition=Ready`, bounded by helm.timeout."""
@@ -246,20 +320,20 @@ class HelmInstaller(Installer):
         else:
             step.done(", ".join(watcher.ready()))
 
-    def _succeeded(self, addresses: list[str]) -> Result:
+    def _succeeded(self, addresses: list[str], changed: bool = True) -> Result:
         profile = self.profile
-        urls = (Address(GATEWAY_URL_LABEL, profile.gateway_url),) + tuple(
-            Address(INGRESS_ADDRESS_LABEL, address) for address in addresses
+        where = f"namespace {profile.helm.namespace} (release {profile.helm.release})"
+        summary = (
+            f"The AI gateway runs in {where}."
+            if changed
+            else f"Already up to date: the AI gateway runs in {where} as the profile says."
         )
         return Result(
             True,
-            f"The AI gateway runs in namespace {profile.helm.namespace} (release {profile.helm.release}).",
-            urls=urls,
-            remedies=(
-                WHERE_TO_SET_URL,
-                f"Then verify on the GitLab host: {VERIFY_COMMAND}",
-                objects.dns_reminder(profile, addresses),
-            ),
+            summary,
+            urls=done_addresses(profile, addresses),
+            remedies=done_remedies(profile, self.profile_name, addresses),
+            changed=changed,
         )
 
     # status

@@ -97,7 +97,7 @@ def purge(cluster: kube.Cluster, profile: Profile) -> list[str]:
     """Delete our secrets, and the namespace when aigw-wizard created it; what was done."""
     namespace, core = profile.helm.namespace, cluster.core
     done: list[str] = []
-    for name in (profile.helm.tls_secret, spec.ca_secret_name(profile)):
+    for name in (profile.helm.tls_secret, spec.ca_secret_name(profile), spec.jwt_secret_name(profile)):
         try:
             cluster.call("delete", "secrets", namespace, core.delete_namespaced_secret, name, namespace)
             done.append(f"secret {name} deleted")

@@ -76,6 +76,21 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     return {prefix: value if isinstance(value, str) else json.dumps(value)}
 
 
+def chart_drift(info: ReleaseInfo, chart_version: str) -> list[Drift]:
+    """The deployed chart's version against the profile's (nothing to compare without a version)."""
+    if not chart_version or info.chart.endswith(f"-{chart_version}"):
+        return []
+    deployed = info.chart.rsplit("-", 1)[-1] if "-" in info.chart else info.chart
+    return [Drift("helm.chart_version", chart_version, deployed)]
+
+
+def release_drift(commands: HelmCommands, info: ReleaseInfo, wanted: dict[str, Any]) -> list[Drift]:
+    """What `status` calls drift and `apply` fixes: the chart version and every user value."""
+    profile = commands.profile  # a local chart's version is the file's own: not compared
+    drift = chart_drift(info, "" if profile.helm.local_chart else profile.chart_version)
+    return drift + values_drift(deployed_values(commands), wanted)
+
+
 def values_drift(deployed: dict[str, Any], wanted: dict[str, Any]) -> list[Drift]:
     """Every dotted path where the release's user values differ from the profile's."""
     running, profile = flatten(deployed), flatten(wanted)

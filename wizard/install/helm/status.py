@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from wizard.core import spec
+from wizard.core.events import GATEWAY_URL_LABEL
 from wizard.core.profile import Profile
 from wizard.install.base import StatusReport
 from wizard.install.helm.objects import ingress_addresses
-from wizard.install.helm.release import deployed_values, release_info, values_drift
+from wizard.install.helm.release import release_drift, release_info
 from wizard.tools import kube
 from wizard.tools.helm import HelmCommands, HelmError
 
@@ -16,28 +17,40 @@ def release_status(profile: Profile) -> StatusReport:
     commands = HelmCommands(profile)  # queries only: no flag here depends on the helm version
     try:
         info = release_info(commands)
-        deployed = deployed_values(commands) if info is not None else {}
-    except HelmError as error:
+        drift = release_drift(commands, info, spec.helm_values(profile)) if info is not None else []
+    except HelmError as error:  # helm cannot reach the cluster, or is missing: not "all well"
         return StatusReport(
-            False, "unknown", details={"problem": error.message, "what to do": error.remedy}
+            False, "unknown", healthy=False, details={"problem": error.message, "what to do": error.remedy}
         )
     if info is None:
         return StatusReport(False, "not installed", details={"namespace": helm.namespace})
     report = StatusReport(
         True,
         info.status,
+        healthy=False,
         details={
             "namespace": helm.namespace,
             "revision": str(info.revision),
             "chart": info.chart,
             "app version": info.app_version,
         },
-        drift=values_drift(deployed, spec.helm_values(profile)),
+        drift=drift,
     )
+    settings = spec.gitlab_settings(profile)  # what to set in GitLab, one detail per setting
+    report.details[GATEWAY_URL_LABEL] = settings.ai_gateway_url
+    if settings.agent_platform_url:
+        report.details["Local URL for the GitLab Duo Agent Platform service"] = settings.agent_platform_url
+    if info.status.startswith("pending-"):
+        report.details["what to do"] = "an earlier run was interrupted: run apply to finish it"
+    elif info.status != "deployed":
+        report.details["what to do"] = f"the release is {info.status}: run apply"
     try:
         _cluster_status(profile, report)
     except kube.KubeError as error:
-        report.details["cluster"] = f"unknown: {error.message}"
+        report.healthy = False
+        report.details["cluster"] = f"unreachable: {error.message}"
+    if drift and "what to do" not in report.details:
+        report.details["what to do"] = "run apply to bring the release in line with the profile"
     return report
 
 
