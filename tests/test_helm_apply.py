@@ -79,7 +79,7 @@ def test_apply_creates_namespace_and_secret_installs_and_reports_the_url(
     assert outcome.remedies[0] == WHERE_TO_SET_URL
     assert f"DNS: point {HOST}" in outcome.remedies[1]
     # The last word: verify on GitLab, or let the wizard do it.
-    assert VERIFY_COMMAND in outcome.remedies[-1] and "aigw-wizard connect " in outcome.remedies[-1]
+    assert VERIFY_COMMAND in outcome.remedies[-2] and "aigw-wizard connect " in outcome.remedies[-1]
 
     namespace = fake_kube.get("namespaces", None, NS)
     assert namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "aigw-wizard"

@@ -23,8 +23,9 @@ from wizard.core import paths, spec
 from wizard.core import release as releases
 from wizard.core.events import GATEWAY_URL_LABEL, Event
 from wizard.core.profile import Profile
-from wizard.install import plan
-from wizard.install.helm import AGENT_PLATFORM_URL_LABEL, HelmInstaller
+from wizard.install import gitlab_side, plan
+from wizard.install.gitlab_side import AGENT_PLATFORM_URL_LABEL
+from wizard.install.helm import HelmInstaller
 from wizard.tools import keys
 
 NS = "ai-gateway"
@@ -120,7 +121,7 @@ def test_done_lists_both_gitlab_settings_and_ends_with_verify_or_connect(
     assert outcome.url(GATEWAY_URL_LABEL) == f"https://{HOST}"
     assert outcome.url(AGENT_PLATFORM_URL_LABEL) == f"{HOST}:443"  # no scheme
     assert any("grpc-tls-proxy" in remedy for remedy in outcome.remedies)
-    assert outcome.remedies[-1].endswith(f"or run `aigw-wizard connect {NAME}`")
+    assert outcome.remedies[-1].endswith(f"aigw-wizard connect {NAME}")
 
 
 def test_status_exits_by_the_rule_drift_and_not_installed_are_not_all_well(
@@ -131,6 +132,7 @@ def test_status_exits_by_the_rule_drift_and_not_installed_are_not_all_well(
     assert result(apply(profile)).ok
     healthy = HelmInstaller(profile, NAME).status()
     assert healthy.all_well
+    gitlab_side.annotate_status(healthy, profile, NAME, None)  # what `status` adds for both engines
     assert healthy.details[AGENT_PLATFORM_URL_LABEL] == f"{HOST}:443"
     assert healthy.details[GATEWAY_URL_LABEL] == f"https://{HOST}"
     changed = saved_profile(

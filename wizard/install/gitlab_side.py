@@ -11,6 +11,7 @@ A 17.x profile ends exactly as it always did, plus the `connect` hint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wizard.core.events import GATEWAY_URL_LABEL, Address
@@ -38,16 +39,17 @@ def addresses(profile: Profile) -> tuple[Address, ...]:
     return tuple(found)
 
 
-def remedies(profile: Profile, profile_name: str) -> tuple[str, ...]:
-    """Where to set them, the checkbox and timeout, then the verify command and `connect`."""
+def remedies(profile: Profile, profile_name: str, engine_notes: Sequence[str] = ()) -> tuple[str, ...]:
+    """Where to set them, the checkbox and timeout, the engine's own notes (Helm: DNS, the
+    gRPC proxy), then the verify command and `connect`."""
     settings = gitlab_settings(profile)
     connect = f"Or let aigw-wizard set them through GitLab's API: aigw-wizard connect {profile_name}"
     verify = f"Then, on the GitLab host, check the setup: {VERIFY_COMMAND}"
     if not settings.agent_platform_url:
-        return (WHERE_TO_SET_URL, verify, connect)
+        return (WHERE_TO_SET_URL, *engine_notes, verify, connect)
     # The URL lines are the Addresses; the rest of the settings are advice.
     advice = [line for line in settings.lines() if not line.startswith(("Local AI Gateway URL", AGENT_PLATFORM_URL_LABEL))]
-    return (WHERE_TO_SET_BOTH, *advice, verify, connect)
+    return (WHERE_TO_SET_BOTH, *advice, *engine_notes, verify, connect)
 
 
 def lines(profile: Profile, profile_name: str) -> list[str]:

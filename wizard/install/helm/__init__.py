@@ -23,7 +23,6 @@ from pathlib import Path
 from wizard.core import spec, store
 from wizard.core.errors import Cancelled
 from wizard.core.events import (
-    GATEWAY_URL_LABEL,
     INGRESS_ADDRESS_LABEL,
     Address,
     Event,
@@ -32,10 +31,9 @@ from wizard.core.events import (
 )
 from wizard.core.profile import Profile
 from wizard.core.validators import duration_seconds
+from wizard.install import gitlab_side
 from wizard.install.base import (
     AUTH_BYPASS_WARNING,
-    VERIFY_COMMAND,
-    WHERE_TO_SET_URL,
     Installer,
     StatusReport,
 )
@@ -67,11 +65,6 @@ __all__ = [
     "write_values_file",
 ]
 
-#: GitLab's own names for its other settings (Admin > GitLab Duo > Change configuration).
-AGENT_PLATFORM_URL_LABEL = "Local URL for the GitLab Duo Agent Platform service"
-AGENT_PLATFORM_TLS_LABEL = "Use TLS for the GitLab Duo Agent Platform service"
-TIMEOUT_LABEL = "AI gateway request timeout"
-
 APPLY_CANCELLED = (
     "Cancelled. Helm's {flag} rolls back what it had started; "
     "run apply again to finish (it recognises an interrupted release)."
@@ -80,32 +73,20 @@ APPLY_CANCELLED = (
 
 def done_addresses(profile: Profile, addresses: list[str]) -> tuple[Address, ...]:
     """Every GitLab setting (its own label), then the ingress address(es) when known."""
-    settings = spec.gitlab_settings(profile)
-    urls = [Address(GATEWAY_URL_LABEL, settings.ai_gateway_url)]
-    if settings.agent_platform_url:
-        urls.append(Address(AGENT_PLATFORM_URL_LABEL, settings.agent_platform_url))
-        urls.append(Address(AGENT_PLATFORM_TLS_LABEL, "tick" if settings.agent_platform_tls else "leave unticked"))
-    if settings.timeout_seconds:
-        urls.append(Address(TIMEOUT_LABEL, f"{settings.timeout_seconds} s"))
-    urls += [Address(INGRESS_ADDRESS_LABEL, address) for address in addresses]
-    return tuple(urls)
+    return (*gitlab_side.addresses(profile), *(Address(INGRESS_ADDRESS_LABEL, address) for address in addresses))
 
 
 def done_remedies(profile: Profile, profile_name: str, addresses: list[str]) -> tuple[str, ...]:
-    """What is left after a good run; ends with the verify command and `connect`."""
-    remedies = [WHERE_TO_SET_URL]
+    """What is left after a good run: the GitLab side, with the DNS and gRPC notes of a cluster."""
+    notes = [objects.dns_reminder(profile, addresses)]
     settings = spec.gitlab_settings(profile)
     if settings.agent_platform_url:
-        remedies.append(
+        notes.insert(0, (
             f"The Agent Platform's gRPC goes through the chart's grpc-tls-proxy ingress (GRPCS) at "
             f"{settings.agent_platform_url}: the chart's proxy values (grpc-tls-proxy.*) are not set by "
             "the wizard; enable them in the chart for your ingress controller if your chart version has them."
-        )
-    remedies.append(objects.dns_reminder(profile, addresses))
-    remedies.append(
-        f"Then verify on the GitLab host: {VERIFY_COMMAND} — or run `aigw-wizard connect {profile_name}`"
-    )
-    return tuple(remedies)
+        ))
+    return gitlab_side.remedies(profile, profile_name, notes)
 
 
 def _cancelled_says(body: Run[Result], message: Callable[[], str]) -> Run[Result]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from wizard.core import spec
-from wizard.core.events import GATEWAY_URL_LABEL
 from wizard.core.profile import Profile
 from wizard.install.base import StatusReport
 from wizard.install.helm.objects import ingress_addresses
@@ -36,10 +35,6 @@ def release_status(profile: Profile) -> StatusReport:
         },
         drift=drift,
     )
-    settings = spec.gitlab_settings(profile)  # what to set in GitLab, one detail per setting
-    report.details[GATEWAY_URL_LABEL] = settings.ai_gateway_url
-    if settings.agent_platform_url:
-        report.details["Local URL for the GitLab Duo Agent Platform service"] = settings.agent_platform_url
     if info.status.startswith("pending-"):
         report.details["what to do"] = "an earlier run was interrupted: run apply to finish it"
     elif info.status != "deployed":
