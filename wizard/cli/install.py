@@ -99,9 +99,33 @@ def run_verb(profile: Profile, name: str, command: str, **options: Any) -> int:
     console = make_console()
     with cancel_on_signals() as cancel:
         stream = run(profile, name, command, cancel, **options)
-        result = render_events(stream, console)
-    console.print(f"Log: {clean(str(stream.log_path))}", style="dim", markup=False)
+        try:
+            render_events(stream, console)
+        except OSError:
+            # The terminal is gone (EPIPE, EIO after an SSH drop, ENOSPC): the run is not.
+            # Closing cancels it; the engine rolls back or finishes, the journal records it.
+            stream.close()
+            _quiet_stdout()
+            result = stream.result
+            return EXIT_OK if result and result.ok else EXIT_FAILED
+        finally:
+            stream.close()
+    result = stream.result
+    try:
+        console.print(f"Log: {clean(str(stream.log_path))}", style="dim", markup=False)
+    except OSError:
+        _quiet_stdout()
     return EXIT_OK if result and result.ok else EXIT_FAILED
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def run_preflight(profile: Profile, name: str) -> None:

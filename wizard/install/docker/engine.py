@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Generator
 from typing import TypeVar
@@ -35,10 +36,15 @@ class DockerBase(Installer):
     health_timeout: float = 180.0
     """Seconds a started container has to answer its health check."""
     poll_interval: float = 0.05
-    """Pause between health probes while a quick start is likely; waits end early on cancel."""
+    """Pause between health probes while nothing answers; waits end early on cancel."""
     patient_poll_interval: float = 0.5
-    """Pause between probes after `fast_poll_seconds`: each probe is a log line in the gateway."""
-    fast_poll_seconds: float = 2.0
+    """Pause between probes once the gateway answers (not yet 200): each is a line in its log."""
+    inspect_interval: float = 1.0
+    """Seconds between inspections of the container while waiting (its `die` event wakes us at once)."""
+    settle_seconds: float = 3.0
+    """Health means stable: after its first 200 a new container must stay up, unrestarted and
+    healthy this long before the previous one is removed (the point of no return)."""
+    settle_probe_interval: float = 0.5
     probe_timeout: float = 1.0
     """Seconds one health request may take."""
     stop_timeout: int = 10
@@ -125,11 +131,17 @@ class DockerBase(Installer):
         return container.labels.get(LABEL_CONFIG_HASH) == self.spec.config_hash()
 
     def probe(self, port: int) -> bool:
+        return self.probe_status(port) == 200
+
+    def probe_status(self, port: int) -> int | None:
+        """The health URL's HTTP status, or None when nothing answered (refused, reset, timeout)."""
         try:
             with _LOOPBACK.open(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout=self.probe_timeout) as answer:
-                return int(answer.status) == 200
-        except (OSError, http.client.HTTPException):  # refused, reset mid-start-up, HTTP errors
-            return False
+                return int(answer.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except (OSError, http.client.HTTPException):  # refused, reset mid-start-up
+            return None
 
 
 def host_port(container: Container) -> int | None:
