@@ -11,7 +11,9 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -209,3 +211,161 @@ def test_an_image_that_answers_once_then_dies_is_rolled_back(gw: Gateway, standi
     assert_one_healthy_gateway(gw)
     container = gw.container()
     assert container is not None and container.id == old
+
+
+# --- #15.6: status tells the truth ------------------------------------------------------------
+
+
+def status_of(gw: Gateway, *extra: str, env: dict[str, str] | None = None) -> tuple[int, str, dict[str, object]]:
+    run_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    human = subprocess.run(wizard_argv("status", gw.name, *extra), capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, cwd=REPO_ROOT, env=run_env, timeout=60)
+    machine = subprocess.run(wizard_argv("status", gw.name, "--json", *extra), capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, cwd=REPO_ROOT, env=run_env, timeout=60)
+    assert machine.returncode == human.returncode, (human.stdout, machine.stdout)
+    report = json.loads(machine.stdout)
+
+    def one_line_strings(value: object) -> None:
+        if isinstance(value, str):
+            assert "\n" not in value and "\x1b" not in value, value
+        elif isinstance(value, dict):
+            for item in value.values():
+                one_line_strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                one_line_strings(item)
+
+    one_line_strings(report)
+    return human.returncode, human.stdout + human.stderr, report
+
+
+@pytest.mark.docker
+def test_status_exits_0_only_when_installed_running_healthy_and_undrifted(gw: Gateway) -> None:
+    gw.save(gw.profile(image=REPOSITORY))
+    code, text, report = status_of(gw)
+    assert (code, report["installed"], report["state"]) == (1, False, "not installed")
+
+    installed(gw)
+    code, text, report = status_of(gw)
+    assert code == 0 and report["ok"] is True and report["healthy"] is True, text
+    assert "uptime" in report["facts"]  # type: ignore[operator]
+
+    container = gw.container()
+    assert container is not None
+    container.stop(timeout=1)
+    code, text, report = status_of(gw)
+    assert code == 1 and report["state"] == "exited" and report["healthy"] is False
+    assert "replaces" in report["facts"]["next apply"]  # type: ignore[index]
+
+    code, text, report = status_of(gw, env={"DOCKER_HOST": f"unix://{REPO_ROOT}/no-such.sock"})
+    assert code == 1 and report["state"] == "unknown" and report["problems"]
+
+
+@pytest.mark.docker
+def test_status_of_an_interrupted_upgrade_says_what_apply_will_do(gw: Gateway) -> None:
+    installed(gw)
+    container = gw.container()
+    assert container is not None
+    container.stop(timeout=1)
+    container.rename(gw.container_name + PREVIOUS_SUFFIX)  # what a kill -9 mid-upgrade leaves
+
+    code, text, report = status_of(gw)
+
+    assert code == 1 and report["installed"] is True and report["state"] == "interrupted upgrade"
+    assert "run apply to finish" not in text
+    assert f"puts {gw.container_name}{PREVIOUS_SUFFIX} back as {gw.container_name}" in text
+    done, _ = cli("apply", gw.name, "--yes", "--skip-checks")
+    assert done.returncode == 0
+    assert status_of(gw)[0] == 0
+
+
+@pytest.mark.docker
+def test_apply_fixes_the_drift_status_reports_even_with_the_same_config_label(gw: Gateway) -> None:
+    installed(gw)
+    container = gw.container()
+    assert container is not None
+    container.update(restart_policy={"Name": "always"})  # by hand: the config-hash label still matches
+
+    code, text, report = status_of(gw)
+    assert code == 1
+    assert report["drift"] == [{"field": "restart_policy", "profile": "unless-stopped", "actual": "always"}]
+
+    fixed, records = cli("apply", gw.name, "--yes", "--skip-checks")
+    assert fixed.returncode == 0 and record_result(records)["changed"] is True, fixed.stdout
+    code, text, report = status_of(gw)
+    assert code == 0 and report["drift"] == [], text
+
+
+def test_status_flags_the_auth_bypass(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from wizard import cli as wizard_cli
+    from wizard.core import store
+
+    store.save(docker_profile(gateway={"auth_bypass": True}), store.resolve("bypass"))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{REPO_ROOT}/no-such.sock")
+    assert wizard_cli.main(["status", "bypass", "--json"]) == 1
+    from wizard.install.base import AUTH_BYPASS_WARNING
+
+    assert json.loads(capsys.readouterr().out)["warnings"] == [AUTH_BYPASS_WARNING]
+
+
+# --- timeouts: a hung engine ------------------------------------------------------------------
+
+
+@pytest.fixture
+def hung_engine() -> Iterator[str]:
+    """A loopback listener that accepts and never answers: DOCKER_HOST for an engine that hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(2)
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("verb", [("status",), ("apply", "--yes", "--skip-checks")])
+def test_a_hung_engine_is_one_line_within_seconds(hung_engine: str, verb: tuple[str, ...]) -> None:
+    from wizard.core import store
+
+    store.save(docker_profile(gateway={"port": free_port()}), store.resolve("hung"))
+    started = time.monotonic()
+    done = subprocess.run(
+        wizard_argv(verb[0], "hung", *verb[1:]), capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "DOCKER_HOST": hung_engine}, timeout=60,
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 1 and took < 20, (took, done.stdout, done.stderr)
+    assert "did not answer in time" in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_stops_status_on_a_hung_engine_at_once(hung_engine: str) -> None:
+    from wizard.core import store
+
+    store.save(docker_profile(), store.resolve("hung"))
+    process = subprocess.Popen(
+        wizard_argv("status", "hung"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL, cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "DOCKER_HOST": hung_engine},
+    )
+    time.sleep(1.5)  # the verb is waiting on the engine by now (imports take well under that)
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _out, err = process.communicate(timeout=30)
+    assert time.monotonic() - started < 1.5
+    assert process.returncode == 130 and "Traceback" not in err

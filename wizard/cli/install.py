@@ -66,6 +66,11 @@ def cancel_on_signals() -> Iterator[threading.Event]:
     def request_cancel(signum: int, _frame: object) -> None:
         if cancel.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl-C: the user insists
+        if not cancel.is_set():
+            try:  # said at once; the engine stops at its next call (each answers within seconds)
+                os.write(2, b"aigw-wizard: stopping: undoing what this run changed...\n")
+            except OSError:
+                pass  # the terminal is gone: the journal still records the rollback
         cancel.set()
 
     for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
@@ -168,7 +173,9 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
     if not getattr(args, "skip_checks", False):
         run_preflight(profile, name)
     if profile.gateway.auth_bypass:
-        print("WARNING: gateway.auth_bypass is ON: the gateway will not authenticate requests", file=sys.stderr)
+        from wizard.install.base import AUTH_BYPASS_WARNING
+
+        print(f"WARNING: {AUTH_BYPASS_WARNING}", file=sys.stderr)
     if not args.yes:
         from wizard.install import plan
         print(plan.render(plan.build(profile, name)))
@@ -211,17 +218,20 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile)
     from wizard.install import installer_for
+    from wizard.install.base import AUTH_BYPASS_WARNING
 
     report = installer_for(profile, name).status()
+    if profile.gateway.auth_bypass:
+        report.warnings.append(AUTH_BYPASS_WARNING)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print_status(name, report)
-    return EXIT_OK if not report.drift else EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def print_status(name: str, report: StatusReport) -> None:
-    health = {True: "healthy", False: "unhealthy", None: "unknown"}[report.healthy]
+    health = {True: "healthy", False: "unhealthy", None: "health unknown"}[report.healthy]
     # What the engine reports (labels, states, drifted values) is outside text: cleaned.
     print(clean(f"{name}: {report.state}" + (f", {health}" if report.installed else "")))
     if report.image:
@@ -232,6 +242,10 @@ def print_status(name: str, report: StatusReport) -> None:
         print("  drift (running vs profile):")
         for drift in report.drift:
             print(clean(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}"))
+    for problem in report.problems:
+        print(clean(f"  problem: {problem}"))
+    for warning in report.warnings:
+        print(clean(f"  WARNING: {warning}"))
 
 
 @exclusive

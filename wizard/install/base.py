@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.core.errors import Cancelled
 from wizard.core.events import Event
+from wizard.core.text import clean
 
 if TYPE_CHECKING:
     from wizard.core.profile import Profile
@@ -26,6 +27,10 @@ WHERE_TO_SET_URL = (
     "In GitLab, go to Admin > GitLab Duo > Change configuration and set the AI gateway URL "
     "(older releases: the AI_GATEWAY_URL environment variable)."
 )
+
+
+RUNNING_STATES = ("running", "deployed")
+"""States of an installed gateway that serves (Docker's "running", Helm's "deployed")."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,40 @@ class StatusReport:
     details: dict[str, str] = field(default_factory=dict)
     """Target-specific facts, in display order (uptime, pods, ingress host, …)."""
     drift: list[Drift] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """What else is wrong (an interrupted upgrade, an engine that did not answer): each fails `status`."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know but does not fail `status` (authentication bypassed)."""
+
+    @property
+    def ok(self) -> bool:
+        """What `status` exits 0 for, on both targets: installed, running (or deployed),
+        healthy, no drift, no problem. Anything else, unknown health included, exits 1."""
+        return (
+            self.installed
+            and self.state in RUNNING_STATES
+            and self.healthy is True
+            and not self.drift
+            and not self.problems
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """For `status --json`: every value one line (multi-line details become lists of lines)."""
+        def one_line(value: str) -> str | list[str]:
+            lines = [clean(line.strip()) for line in str(value).splitlines() if line.strip()]
+            return lines[0] if len(lines) == 1 else lines
+
+        return {
+            "ok": self.ok,
+            "installed": self.installed,
+            "state": clean(self.state),
+            "healthy": self.healthy,
+            "image": clean(self.image),
+            "drift": [{key: clean(value) for key, value in asdict(item).items()} for item in self.drift],
+            "problems": [clean(" ".join(problem.split())) for problem in self.problems],
+            "warnings": [clean(" ".join(warning.split())) for warning in self.warnings],
+            "facts": {clean(key): one_line(value) for key, value in self.details.items()},
+        }
 
 
 class Installer(ABC):

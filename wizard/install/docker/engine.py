@@ -7,17 +7,24 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Generator
-from typing import TypeVar
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import docker
-from docker.errors import NotFound
+from docker.errors import ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from wizard.core.events import Event
 from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
-from wizard.core.spec import LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE, container_spec
-from wizard.install.base import Installer
+from wizard.core.spec import (
+    CA_BUNDLE_MOUNT,
+    LABEL_CONFIG_HASH,
+    LABEL_MANAGED,
+    LABEL_PROFILE,
+    container_spec,
+)
+from wizard.install.base import Drift, Installer
 from wizard.install.runner import Step, StepFailed, StepRunner
 from wizard.tools import docker as engine_tools
 
@@ -51,6 +58,9 @@ class DockerBase(Installer):
     """Seconds `docker stop` gives the old gateway before killing it."""
     client_timeout: int = 300
     """Seconds one engine request may take (image loads and saves are long)."""
+    engine_timeout: float = 10.0
+    """Seconds an engine call a user waits on may take: connecting, `status`, the survey. A
+    hung engine is one clear line after this, never a 300 s silence."""
 
     def __init__(self, profile: Profile, profile_name: str, cancel: threading.Event | None = None) -> None:
         super().__init__(profile, profile_name, cancel)
@@ -75,7 +85,18 @@ class DockerBase(Installer):
 
     def connect(self) -> None:
         """Raises `wizard.tools.docker.EngineUnreachable` (a WizardError) with its remedies."""
-        self._client = engine_tools.connect(os.environ, self.client_timeout)
+        self._client = engine_tools.connect(os.environ, self.engine_timeout)  # negotiates the API: quick
+        self._client.api.timeout = self.client_timeout
+
+    @contextmanager
+    def quick(self) -> Iterator[None]:
+        """Engine calls inside answer within `engine_timeout` (never around a log or event stream)."""
+        api = self.client.api
+        saved, api.timeout = api.timeout, self.engine_timeout
+        try:
+            yield
+        finally:
+            api.timeout = saved
 
     def close(self) -> None:
         if self._client is not None:
@@ -128,7 +149,39 @@ class DockerBase(Installer):
         return container
 
     def matches(self, container: Container) -> bool:
-        return container.labels.get(LABEL_CONFIG_HASH) == self.spec.config_hash()
+        return not self.drift(container)
+
+    def drift(self, container: Container) -> list[Drift]:
+        """Every field where the container differs from what the profile would run: the one
+        comparison `status` reports and `apply` acts on (a container that drifts is replaced)."""
+        attrs, wanted = container.attrs, self.spec
+        found: list[Drift] = []
+
+        def compare(field: str, profile: str, actual: str) -> None:
+            if profile != actual:
+                found.append(Drift(field, profile, actual))
+
+        compare("image", wanted.image, str(attrs["Config"]["Image"]))
+        running_env = _env(attrs["Config"].get("Env"))
+        for key, value in wanted.environment.items():
+            compare(f"env.{key}", value, running_env.get(key, "(unset)"))
+        image_env = self._image_env(str(attrs["Image"]))
+        for key in sorted(running_env.keys() - wanted.environment.keys()):
+            if image_env.get(key) != running_env[key]:  # set at `run`, not baked into the image
+                compare(f"env.{key}", "(unset)", running_env[key])
+        port = host_port(container)
+        compare("port", str(wanted.host_port), str(port) if port else "(not published)")
+        compare("ca_bundle", wanted.ca_bundle or "(none)", _ca_mount(attrs) or "(none)")
+        compare("restart_policy", wanted.restart_policy, restart_policy(attrs))
+        if not found:  # what the fields above do not show (a hand-edited label, a newer wizard)
+            compare("config_hash", wanted.config_hash(), str(container.labels.get(LABEL_CONFIG_HASH, "(none)")))
+        return found
+
+    def _image_env(self, image_id: str) -> dict[str, str]:
+        try:
+            return _env(self.client.images.get(image_id).attrs["Config"].get("Env"))
+        except ImageNotFound:
+            return {}
 
     def probe(self, port: int) -> bool:
         return self.probe_status(port) == 200
@@ -150,3 +203,18 @@ def host_port(container: Container) -> int | None:
         if binding.get("HostPort"):
             return int(binding["HostPort"])
     return None
+
+
+def restart_policy(attrs: dict[str, Any]) -> str:
+    return str((attrs["HostConfig"].get("RestartPolicy") or {}).get("Name") or "no")
+
+
+def _ca_mount(attrs: dict[str, Any]) -> str:
+    for mount in attrs.get("Mounts") or []:
+        if mount.get("Destination") == CA_BUNDLE_MOUNT:
+            return str(mount.get("Source", ""))
+    return ""
+
+
+def _env(pairs: list[str] | None) -> dict[str, str]:
+    return dict(pair.partition("=")[::2] for pair in pairs or [])

@@ -38,8 +38,9 @@ class Lifecycle(DockerBase):
 
         Returns our container (if any) and what was done about an interrupted upgrade.
         """
-        current = self.ours(self.spec.name)
-        previous = self.ours(self.previous_name)
+        with self.quick():
+            current = self.ours(self.spec.name)
+            previous = self.ours(self.previous_name)
         if previous is None:
             step.done(_describe(current))
             return current, ""
@@ -77,11 +78,12 @@ class Lifecycle(DockerBase):
         port = self.spec.host_port
         if current is not None and current.status == "running" and host_port(current) == port:
             return "held by the current gateway container, which the new one replaces"
-        probe = probe_port(
-            port,
-            lambda: engine_tools.port_holders(self.client, port, self.profile_name),
-            lambda error: engine_tools.describe(error, os.environ),
-        )
+        with self.quick():
+            probe = probe_port(
+                port,
+                lambda: engine_tools.port_holders(self.client, port, self.profile_name),
+                lambda error: engine_tools.describe(error, os.environ),
+            )
         if probe.state == "ours":
             return f"held by this profile's container {probe.ours[0]}, which the new one replaces"
         if not probe.usable:
