@@ -369,3 +369,33 @@ def test_ctrl_c_stops_status_on_a_hung_engine_at_once(hung_engine: str) -> None:
     _out, err = process.communicate(timeout=30)
     assert time.monotonic() - started < 1.5
     assert process.returncode == 130 and "Traceback" not in err
+
+
+# --- a name conflict fails in Checks, in the installer's words --------------------------------
+
+
+@pytest.mark.docker
+def test_a_name_held_by_another_profile_or_not_by_us_fails_the_docker_name_check(
+    gw: Gateway, docker_cleanup: DockerCleanup, standin_images: StandinImages
+) -> None:
+    from tests.checks_servers import context_for, run_one
+    from wizard.core.spec import LABEL_MANAGED, LABEL_PROFILE
+
+    profile = gw.profile(image=REPOSITORY)
+    environ = {key: value for key, value in os.environ.items() if key.startswith("DOCKER_")}
+    free = run_one("docker.name", context_for(profile, environ=environ, name=gw.name))
+    assert free.status == "pass" and "is free" in free.detail
+
+    docker_cleanup.run(standin_images.healthy, name=gw.container_name, labels={LABEL_MANAGED: "true", LABEL_PROFILE: "other"})
+    taken = run_one("docker.name", context_for(profile, environ=environ, name=gw.name))
+    assert taken.status == "fail" and "belongs to aigw-wizard profile 'other'" in taken.detail
+    assert taken.field == "docker.container_name"
+    gw.client.containers.get(gw.container_name).remove(force=True)
+
+    docker_cleanup.run(standin_images.healthy, name=gw.container_name + PREVIOUS_SUFFIX)
+    foreign = run_one("docker.name", context_for(profile, environ=environ, name=gw.name))
+    assert foreign.status == "fail" and "was not created by aigw-wizard" in foreign.detail
+    # The check and the install refuse in the same words.
+    gw.save(profile)
+    refused, records = cli("apply", gw.name, "--yes", "--skip-checks")
+    assert refused.returncode == 1 and foreign.detail in record_result(records)["summary"]

@@ -17,21 +17,17 @@ from docker.models.containers import Container
 
 from wizard.core.events import Event
 from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
-from wizard.core.spec import (
-    CA_BUNDLE_MOUNT,
-    LABEL_CONFIG_HASH,
-    LABEL_MANAGED,
-    LABEL_PROFILE,
-    container_spec,
-)
+from wizard.core.spec import CA_BUNDLE_MOUNT, LABEL_CONFIG_HASH, container_spec
 from wizard.install.base import Drift, Installer
 from wizard.install.runner import Step, StepFailed, StepRunner
 from wizard.tools import docker as engine_tools
+from wizard.tools.docker import PREVIOUS_SUFFIX
+
+__all__ = ["PREVIOUS_SUFFIX", "DockerBase", "host_port"]
 
 T = TypeVar("T")
 Run = Generator[Event, None, T]
 
-PREVIOUS_SUFFIX = "-previous"
 HEALTH_PATH = "/monitoring/healthz"
 # The health check only ever talks to loopback: an HTTP(S)_PROXY from the environment must not apply.
 _LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -121,26 +117,11 @@ class DockerBase(Installer):
         return container if container.name == name else None  # `get` also matches id prefixes
 
     def foreign(self, container: Container) -> StepFailed | None:
-        """Why `container` is not ours to touch, or None when it is."""
-        name, labels = container.name, container.labels
-        if labels.get(LABEL_MANAGED) != "true":
-            return StepFailed(
-                f"a container named {name} already exists and was not created by aigw-wizard; "
-                "it was left untouched",
-                f"Rename or remove it yourself (docker rename {name} {name}-old), "
-                "or set docker.container_name to another name in the profile.",
-                field="docker.container_name",
-            )
-        owner = labels.get(LABEL_PROFILE, "")
-        if owner != self.profile_name:
-            return StepFailed(
-                f"container {name} belongs to aigw-wizard profile {owner!r}, not "
-                f"{self.profile_name!r}; it was left untouched",
-                f"Manage it with that profile (aigw-wizard status {owner}), "
-                "or set docker.container_name to another name in the profile.",
-                field="docker.container_name",
-            )
-        return None
+        """Why `container` is not ours to touch, or None when it is (the `docker.name` check's words)."""
+        conflict = engine_tools.name_conflict(str(container.name), container.labels, self.profile_name)
+        if conflict is None:
+            return None
+        return StepFailed(conflict.message, *conflict.remedies, field=conflict.field)
 
     def ours(self, name: str) -> Container | None:
         container = self.lookup(name)
