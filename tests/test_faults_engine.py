@@ -258,7 +258,7 @@ def test_status_exits_0_only_when_installed_running_healthy_and_undrifted(gw: Ga
     assert "replaces" in report["facts"]["next apply"]  # type: ignore[index]
 
     code, text, report = status_of(gw, env={"DOCKER_HOST": f"unix://{REPO_ROOT}/no-such.sock"})
-    assert code == 1 and report["state"] == "unknown" and report["problems"]
+    assert code == 1 and str(report["state"]).startswith("unknown: cannot reach") and report["problems"]
 
 
 @pytest.mark.docker
@@ -399,3 +399,18 @@ def test_a_name_held_by_another_profile_or_not_by_us_fails_the_docker_name_check
     gw.save(profile)
     refused, records = cli("apply", gw.name, "--yes", "--skip-checks")
     assert refused.returncode == 1 and foreign.detail in record_result(records)["summary"]
+
+
+def test_check_and_plan_flag_the_auth_bypass_in_the_shared_words(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.checks_servers import context_for, run_one
+    from wizard import cli as wizard_cli
+    from wizard.core import store
+    from wizard.install.base import AUTH_BYPASS_WARNING
+
+    bypassed = docker_profile(gateway={"auth_bypass": True})
+    row = run_one("gateway.auth_bypass", context_for(bypassed))
+    assert row.status == "warn" and row.detail == AUTH_BYPASS_WARNING
+    assert run_one("gateway.auth_bypass", context_for(docker_profile())).status == "pass"
+    store.save(bypassed, store.resolve("bypass"))
+    assert wizard_cli.main(["plan", "bypass"]) == 0
+    assert AUTH_BYPASS_WARNING in capsys.readouterr().err

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
+from wizard.core.notices import AUTH_BYPASS_WARNING
 from wizard.core.text import clean, clean_block
 from wizard.install.base import StatusReport
 
@@ -173,8 +174,6 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
     if not getattr(args, "skip_checks", False):
         run_preflight(profile, name)
     if profile.gateway.auth_bypass:
-        from wizard.install.base import AUTH_BYPASS_WARNING
-
         print(f"WARNING: {AUTH_BYPASS_WARNING}", file=sys.stderr)
     if not args.yes:
         from wizard.install import plan
@@ -218,8 +217,6 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     profile, name, _path = load_profile(args.profile)
     from wizard.install import installer_for
-    from wizard.install.base import AUTH_BYPASS_WARNING
-
     report = installer_for(profile, name).status()
     if profile.gateway.auth_bypass:
         report.warnings.append(AUTH_BYPASS_WARNING)
@@ -243,7 +240,8 @@ def print_status(name: str, report: StatusReport) -> None:
         for drift in report.drift:
             print(clean(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}"))
     for problem in report.problems:
-        print(clean(f"  problem: {problem}"))
+        if problem not in report.state:  # an unreachable engine is already the state
+            print(clean(f"  problem: {problem}"))
     for warning in report.warnings:
         print(clean(f"  WARNING: {warning}"))
 

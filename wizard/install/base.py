@@ -13,16 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.core.errors import Cancelled
 from wizard.core.events import Event
+from wizard.core.notices import AUTH_BYPASS_WARNING
 from wizard.core.text import clean
+
+__all__ = ["AUTH_BYPASS_WARNING", "Drift", "Installer", "StatusReport"]
 
 if TYPE_CHECKING:
     from wizard.core.profile import Profile
 
 VERIFY_COMMAND = "sudo gitlab-rake gitlab:duo:verify_self_hosted_setup"
-AUTH_BYPASS_WARNING = (
-    "gateway.auth_bypass is ON: AIGW_AUTH__BYPASS_EXTERNAL=true makes the gateway skip "
-    "authentication; turn it off as soon as troubleshooting is done"
-)
 WHERE_TO_SET_URL = (
     "In GitLab, go to Admin > GitLab Duo > Change configuration and set the AI gateway URL "
     "(older releases: the AI_GATEWAY_URL environment variable)."

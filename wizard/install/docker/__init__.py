@@ -61,7 +61,7 @@ class DockerInstaller(ImageSteps, Lifecycle, StatusReader):
             failure = error if isinstance(error, EngineUnreachable) else self.steps.failure(error)
             return StatusReport(
                 installed=False,
-                state="unknown",
+                state=f"unknown: {failure.message}",
                 details={"what to do": failure.remedies[0]} if failure.remedies else {},
                 problems=[failure.message],
             )
