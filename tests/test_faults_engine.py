@@ -155,6 +155,21 @@ def test_a_consumer_that_goes_away_cancels_and_the_rollback_runs_to_its_end() ->
     assert records[-1]["event"] == "result" and not records[-1]["ok"]
 
 
+def test_a_consumer_that_stalls_never_holds_the_engine_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wizard.install.run as run_module
+
+    monkeypatch.setattr(run_module, "STALL_WAIT", 0.2)
+    Patient.seen = []
+    stream = run(docker_profile(), "p", "apply", installer_for=Patient)
+    next(stream)
+    wait_for(lambda: not stream.running, "the engine to finish without its reader", timeout=60)
+    rest = list(stream)  # the reader wakes up: a note about what it missed, then the Result
+    assert isinstance(rest[-1], Result) and rest[-1].ok
+    assert any("earlier events were not shown while nobody read them" in getattr(event, "text", "") for event in rest)
+    records = [json.loads(line) for line in stream.log_path.read_text().splitlines()]
+    assert len(records) > len(rest)  # the journal has everything
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize("reader_exits_after", ["first line", "Start the gateway container", "Wait for http"])
 def test_a_pipe_whose_reader_exits_mid_upgrade_leaves_one_healthy_gateway(

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard.core.errors import WizardError
-from wizard.core.events import Event, Result
+from wizard.core.events import Event, LogLine, Result
 from wizard.core.journal import Journal
 from wizard.install.base import Installer
 from wizard.install.bundle import directory_problem
@@ -45,6 +46,8 @@ InstallerFactory = Callable[["Profile", str, threading.Event], Installer]
 
 QUEUE_SIZE = 256
 """Events the engine may run ahead of a slow consumer before it waits for it."""
+STALL_WAIT = 5.0
+"""Seconds the engine waits for a consumer that stopped reading before it goes on without it."""
 CLOSE_WAIT = 240.0
 """Seconds `close()` waits for an abandoned run's rollback (a health timeout and a stop)."""
 _POLL = 0.1
@@ -65,6 +68,8 @@ class RunStream:
         self._queue: queue.Queue[Event | object] = queue.Queue(maxsize=QUEUE_SIZE)
         self._abandoned = threading.Event()
         self._ended = False
+        self._skipped = 0
+        self._stalled = False
         self._engine = threading.Thread(
             target=self._drive, args=(events,), name=f"aigw-run-{journal.command}", daemon=False
         )
@@ -89,13 +94,40 @@ class RunStream:
             self._offer(_END)
 
     def _offer(self, item: Event | object) -> None:
-        """Hand an item to the consumer; once it is gone, the journal alone keeps the events."""
-        while not self._abandoned.is_set():
+        """Hand an item to the consumer, never waiting on it for long: a reader that stalls
+        for STALL_WAIT gets the newest events when it wakes (the journal has them all)."""
+        if self._abandoned.is_set():
+            return
+        if not self._stalled:
+            deadline = time.monotonic() + STALL_WAIT
+            while not self._abandoned.is_set():
+                try:
+                    self._queue.put(item, timeout=_POLL)
+                    return
+                except queue.Full:
+                    if time.monotonic() >= deadline:
+                        self._stalled = True
+                        break
+            else:
+                return
+        if isinstance(item, Result) and self._skipped:
+            note = f"{self._skipped} earlier events were not shown while nobody read them; the journal has them"
+            self._skipped = 0
+            self._push(LogLine("wizard", note, "warning"))
+        self._push(item)
+
+    def _push(self, item: Event | object) -> None:
+        """Queue `item`, dropping the oldest queued event to make room."""
+        while True:
             try:
-                self._queue.put(item, timeout=_POLL)
+                self._queue.put_nowait(item)
                 return
             except queue.Full:
-                continue
+                try:
+                    self._queue.get_nowait()
+                    self._skipped += 1
+                except queue.Empty:
+                    pass
 
     # --- the consumer's side --------------------------------------------------------------
 
@@ -120,7 +152,11 @@ class RunStream:
             try:
                 item = self._queue.get(timeout=_POLL)  # a timeout: signal handlers run meanwhile
             except queue.Empty:
-                continue
+                if self._engine.is_alive() or not self._queue.empty():
+                    continue
+                self._ended = True  # the engine gave up on a reader that did not read
+                break
+            self._stalled = False  # it reads again: back to waiting on it
             if item is _END:
                 self._ended = True
                 break
