@@ -55,24 +55,41 @@ ANSWERS_THEN_DIES = (
 """Answers healthz after 0.5 s, dies 2 s later (inside the 3 s settle window)."""
 
 
+def _ensure(client: docker.DockerClient, source: str, tag: str, start: str | None) -> None:
+    """Our own image (a LABEL makes it distinct from the shared stand-in), built when missing."""
+    try:
+        client.images.get(f"{REPOSITORY}:{tag}")
+        return
+    except docker.errors.ImageNotFound:
+        pass
+    entrypoint = f"ENTRYPOINT {json.dumps(['/bin/busybox', 'sh', '-c', start])}\n" if start else ""
+    dockerfile = f"FROM {source}\nLABEL aigwh8.standin={tag}\n{entrypoint}"
+    client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=f"{REPOSITORY}:{tag}", pull=False, rm=True, forcerm=True
+    )
+
+
 @pytest.fixture(scope="module")
 def standins(docker_client: docker.DockerClient, standin_images: StandinImages) -> Iterator[dict[str, str]]:
-    tags = {}
-    for variant, start in (("slow", SLOW), ("dies", ANSWERS_THEN_DIES)):
-        tag = f"{variant}-{uuid.uuid4().hex[:8]}"
-        dockerfile = f"FROM {standin_images.healthy}\nENTRYPOINT {json.dumps(['/bin/busybox', 'sh', '-c', start])}\n"
-        docker_client.images.build(
-            fileobj=io.BytesIO(dockerfile.encode()), tag=f"{REPOSITORY}:{tag}", pull=False, rm=True, forcerm=True
-        )
-        tags[variant] = tag
-    docker_client.images.get(standin_images.healthy).tag(REPOSITORY, HEALTHY_TAG)
+    suffix = uuid.uuid4().hex[:8]
+    tags = {"slow": f"slow-{suffix}", "dies": f"dies-{suffix}"}
     yield tags
     for tag in [*tags.values(), HEALTHY_TAG]:
-        docker_client.images.remove(f"{REPOSITORY}:{tag}", force=True)
+        try:
+            docker_client.images.remove(f"{REPOSITORY}:{tag}", force=True)
+        except docker.errors.ImageNotFound:
+            pass
 
 
 @pytest.fixture
-def gw(docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, standins: dict[str, str]) -> Gateway:
+def gw(
+    docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, standin_images: StandinImages,
+    standins: dict[str, str],
+) -> Gateway:
+    # Checked for every test: an image gone missing would make the engine try a registry.
+    _ensure(docker_client, standin_images.healthy, HEALTHY_TAG, None)
+    _ensure(docker_client, standin_images.healthy, standins["slow"], SLOW)
+    _ensure(docker_client, standin_images.healthy, standins["dies"], ANSWERS_THEN_DIES)
     suffix = uuid.uuid4().hex[:8]
     made = Gateway(f"{PREFIX}{suffix}", f"{PREFIX}{suffix}", free_port(), docker_client)
     docker_cleanup.track_container(made.container_name)
