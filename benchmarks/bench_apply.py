@@ -3,7 +3,9 @@
 The baseline is what a person would type: the `docker run` line `aigw-wizard plan` prints for
 the very same profile, then curl polling the health URL at the interval the engine uses.
 Both start from "no container", run interleaved A, B, A, B… on one loopback port, and end
-when the health check answers; the ratio of the medians is the result (goal ≤ 1.2×).
+when the health check answers; the ratio of the medians is the result. The goal is absolute
+(issue #17): apply may take at most 0.12 s more than the raw commands, so the ratio goal is
+computed in the run as (baseline + 0.12 s) / baseline.
 Needs a Docker engine, the docker and curl commands, and the stand-in image the Docker tests
 build (`aigw-test/model-gateway:self-hosted-v17.5.0-ee`).
 
@@ -37,7 +39,8 @@ from wizard.install import plan  # noqa: E402
 from wizard.install.docker import DockerInstaller  # noqa: E402
 
 NAME = "bench_apply"
-GOAL = 1.2
+ALLOWANCE_S = 0.12
+"""Seconds apply may add to `docker run` + curl: start-up, profile, engine client, exit."""
 RUNS = 5
 TAG = "self-hosted-v17.5.0-ee"
 TIMEOUT = 60.0
@@ -114,12 +117,14 @@ def run(runs: int = RUNS, *, quick: bool = False) -> dict[str, object]:
             client.close()
     measured, baseline = statistics.median(wizard_times), statistics.median(baseline_times)
     startup = statistics.median(startups)
+    goal = (baseline + ALLOWANCE_S) / baseline
     note = (
-        f"median of {runs}; apply {min(wizard_times):.2f}-{max(wizard_times):.2f}s, docker run + curl "
+        f"goal is baseline + {ALLOWANCE_S:.2f}s, as a ratio ({baseline:.2f}+{ALLOWANCE_S:.2f})/{baseline:.2f}; "
+        f"apply - raw = {measured - baseline:+.2f}s; median of {runs}; apply {min(wizard_times):.2f}-{max(wizard_times):.2f}s, docker run + curl "
         f"{min(baseline_times):.2f}-{max(baseline_times):.2f}s; of apply, {startup:.2f}s is Python start-up "
         f"before the first event, so the engine's own work is {(measured - startup) / baseline:.2f}x the baseline"
     )
-    return dict(result(NAME, measured, baseline, GOAL, "s", note))
+    return dict(result(NAME, measured, baseline, goal, "s", note))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,25 @@
-"""The Textual app: a profile picker, then one screen per wizard step over a session."""
+"""The Textual app: a profile picker, then one screen per wizard step over a session.
+
+Navigation lives here alone: screens post `OpenSession`, `GoToStep` or `CloseSession`
+(screens/messages.py) and the app switches screens. Which screen shows a step comes from
+the one step registry, `wizard.session.STEPS`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
 from typing import TYPE_CHECKING, Any
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from screens.glyphs import ASCII
+from screens import glyphs
+from screens.messages import CloseSession, GoToStep, OpenSession
 
 if TYPE_CHECKING:
-    from screens.base import WizardScreen
-    from wizard.session import WizardSession
+    from wizard.session import Engines, InstallerFor, RunChecks, WizardSession
 
 # The profile list draws first; pydantic, the session and the step screens load after it.
 
@@ -30,32 +36,23 @@ class AigwWizardApp(App[None]):
         self,
         profile: str | None = None,
         *,
-        run_checks: Callable[..., Iterator[Any]] | None = None,
-        installer_for: Callable[..., Any] | None = None,
+        run_checks: RunChecks | None = None,
+        installer_for: InstallerFor | None = None,
     ) -> None:
         super().__init__()
         self.initial_profile = profile
         self.session: WizardSession | None = None
-        # The engines; tests and demos may hand in others. Imported on first use, not here.
+        # The engines; tests and demos may hand in others. Loaded on first use, not here.
         self._run_checks = run_checks
         self._installer_for = installer_for
 
-    def run_checks(self, *args: Any) -> Iterator[Any]:
-        if self._run_checks is None:
-            from wizard.checks import run_checks
+    def engines(self) -> Engines:
+        from wizard.session import Engines
 
-            self._run_checks = run_checks
-        return self._run_checks(*args)
-
-    def installer_for(self, *args: Any) -> Any:
-        if self._installer_for is None:
-            from wizard.install import installer_for
-
-            self._installer_for = installer_for
-        return self._installer_for(*args)
+        return Engines(self._run_checks, self._installer_for)
 
     def get_key_display(self, binding: Binding) -> str:
-        if ASCII:  # the Linux console's font has no ⏎ or ⇥
+        if glyphs.ASCII:  # the Linux console's font has no ⏎ or ⇥
             key = binding.key_display or binding.key.split(",")[0]
             return {"enter": "Enter", "escape": "Esc", "delete": "Del", "tab": "Tab"}.get(key, super().get_key_display(binding))
         return super().get_key_display(binding)
@@ -67,18 +64,28 @@ class AigwWizardApp(App[None]):
 
     def on_mount(self) -> None:
         if self.initial_profile:
-            from wizard.core import store
-            from wizard.session import WizardSession
+            self.open_session(OpenSession(self.initial_profile))
 
-            try:
-                self.open_session(WizardSession.open(self.initial_profile))
-            except store.ProfileError as error:
-                self.notify(str(error), title="Cannot open the profile", severity="error", timeout=15)
-
-    def open_session(self, session: WizardSession) -> None:
+    @on(OpenSession)
+    def open_session(self, message: OpenSession) -> None:
         """Resume a profile at its first incomplete step."""
+        from wizard.core import store
+        from wizard.session import WizardSession
+
+        try:
+            if message.new:
+                session = WizardSession.create(message.ref, self.engines())
+            else:
+                session = WizardSession.open(message.ref, self.engines())
+        except (store.ProfileError, OSError) as error:
+            self.notify(str(error), title="Cannot open the profile", severity="error", timeout=15, markup=False)
+            return
         self.session = session
         self.goto(session.resume_step())
+
+    @on(GoToStep)
+    def go_to_step(self, message: GoToStep) -> None:
+        self.goto(message.step_id, message.focus_field)
 
     def goto(self, step_id: str, focus_field: str | None = None) -> None:
         assert self.session is not None
@@ -88,40 +95,22 @@ class AigwWizardApp(App[None]):
         else:
             self.push_screen(screen)
 
+    @on(CloseSession)
     def close_session(self) -> None:
         """Back to the profile list (the bottom screen), which shows the saved state."""
-        from screens.profiles import ProfilesScreen
-
         self.session = None
         while len(self.screen_stack) > 1:
-            self.pop_screen()
-        if isinstance(self.screen, ProfilesScreen):
-            self.screen.reload()
+            self.pop_screen()  # the profile list reloads itself as it resumes
 
 
 def make_step_screen(step_id: str, session: WizardSession, focus_field: str | None = None) -> Screen[None]:
-    from screens.done import DoneScreen
-    from screens.gateway import GatewayScreen
-    from screens.gitlab import GitLabScreen
-    from screens.helm import HelmScreen
-    from screens.install import InstallScreen
-    from screens.preflight import PreflightScreen
-    from screens.review import ReviewScreen
-    from screens.target import TargetScreen
-    from screens.tls import TLSScreen
+    """The screen the step registry names for this step (its module loads only now)."""
+    from wizard.session import get_step
 
-    screens: dict[str, type[WizardScreen]] = {
-        "target": TargetScreen,
-        "gitlab": GitLabScreen,
-        "gateway": GatewayScreen,
-        "tls": TLSScreen,
-        "helm": HelmScreen,
-        "preflight": PreflightScreen,
-        "review": ReviewScreen,
-        "install": InstallScreen,
-        "done": DoneScreen,
-    }
-    return screens[step_id](session, focus_field)
+    step = get_step(step_id)
+    module, _, name = step.screen.partition(":")
+    screen_class = getattr(importlib.import_module(module), name)
+    return screen_class(session, step, focus_field)
 
 
 def make_app(profile: str | None = None, **engines: Any) -> AigwWizardApp:

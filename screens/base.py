@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
+from screens import glyphs
 from screens.dialogs import FilePickerModal
-from screens.glyphs import DASH
-from screens.widgets import FormField, StepIndicator
-from wizard.session import FORM_STEPS, STEPS, WizardSession, steps_for
-
-if TYPE_CHECKING:
-    from screens.app import AigwWizardApp
+from screens.messages import CloseSession, GoToStep
+from screens.widgets import FormField, NavButton, StepIndicator
+from wizard.core.text import clean
+from wizard.session import FORM_STEPS, Step, WizardSession, steps_for
 
 GLOBAL_HELP = """Keys
   Ctrl+N        next screen (also the Next button)
@@ -34,7 +34,6 @@ or lose the connection at any point and resume where you left off.
 class WizardScreen(Screen[None]):
     """One step of the wizard over a `WizardSession`; subclasses compose the body."""
 
-    STEP: ClassVar[str]
     HELP_TEXT: ClassVar[str] = ""
     BINDINGS = [
         Binding("ctrl+n", "next", "Next"),
@@ -44,15 +43,13 @@ class WizardScreen(Screen[None]):
         Binding("ctrl+q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, session: WizardSession, focus_field: str | None = None) -> None:
+    def __init__(self, session: WizardSession, step: Step, focus_field: str | None = None) -> None:
         super().__init__()
         self.session = session
+        self.step = step
+        """This screen's entry in the step registry (`wizard.session.STEPS`)."""
         self.focus_field = focus_field
         """A field to put the cursor in on arrival (a failed check's field)."""
-
-    @property
-    def wizard(self) -> AigwWizardApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield StepIndicator(id="steps")
@@ -61,20 +58,21 @@ class WizardScreen(Screen[None]):
             id="bypass-banner",
             markup=False,
         )
-        title = next(step.title for step in STEPS if step.id == self.STEP)
-        yield Static(f"{title} {DASH} profile {self.session.name}", id="screen-title", markup=False)
+        yield Static(clean(f"{self.step.title} {glyphs.DASH} profile {self.session.name}"), id="screen-title", markup=False)
         with VerticalScroll(id="body"):
             yield from self.compose_body()
+        yield Static("", id="nav-status", markup=False)
         with Horizontal(id="nav"):
-            yield Button("Back", id="back", compact=True)
-            yield Static("", id="nav-status", markup=False)
-            yield Button("Next", id="next", variant="primary", compact=True)
+            yield NavButton("Back", id="back", compact=True)
+            yield Static("", classes="nav-gap")
+            yield NavButton("Next", id="next", variant="primary", compact=True)
         yield Footer()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
 
     def on_mount(self) -> None:
+        self.query_one("#nav-status").display = False
         self.refresh_chrome()
         if self.focus_field:
             # After the subclass's own on_mount, which focuses its first field.
@@ -91,12 +89,15 @@ class WizardScreen(Screen[None]):
         # Checks, Review and Install are passed only by completing them, so any before the
         # current step is done; going back before them means they must be done again.
         order = [step.id for step in steps]
-        passed = {step for step in order[: order.index(self.STEP)] if step not in FORM_STEPS}
-        self.query_one(StepIndicator).show(steps, self.STEP, self.session.completed_steps() | passed)
+        passed = {step for step in order[: order.index(self.step.id)] if step not in FORM_STEPS}
+        self.query_one(StepIndicator).show(steps, self.step.id, self.session.completed_steps() | passed)
         self.query_one("#bypass-banner").display = self.session.profile.gateway.auth_bypass
 
     def set_status(self, text: str) -> None:
-        self.query_one("#nav-status", Static).update(text)
+        """The line above Back/Next: why Next is blocked, or how a run went (wrapped, never cut)."""
+        status = self.query_one("#nav-status", Static)
+        status.update(clean(text))
+        status.display = bool(text)
 
     # Fields -------------------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ class WizardScreen(Screen[None]):
 
     def on_form_field_browse(self, message: FormField.Browse) -> None:
         current = message.form_field.input.value.strip()
-        start = self.session.profile.resolve(current).parent if current else self.session.path.parent.parent
+        start = self.session.profile.resolve(current).parent if current else None  # None: the working directory
 
         def picked(path: str | None) -> None:
             if path:
@@ -125,20 +126,22 @@ class WizardScreen(Screen[None]):
 
     # Navigation ---------------------------------------------------------------------------
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "next":
-            event.stop()
-            self.action_next()
-        elif event.button.id == "back":
-            event.stop()
-            self.action_back()
+    @on(Button.Pressed, "#next")
+    def next_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_next()
+
+    @on(Button.Pressed, "#back")
+    def back_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_back()
 
     def blocking_reason(self) -> str | None:
         """Why Next may not proceed yet, in plain words (None: go ahead)."""
         invalid = [field.label for field in self.query(FormField) if field.has_class("-invalid")]
         if invalid:
-            return "Fix the fields marked in red: " + ", ".join(invalid)
-        missing = self.session.step_problems(self.STEP)
+            return "Fix these fields (the error is under each): " + ", ".join(invalid)
+        missing = self.session.step_problems(self.step.id)
         if missing:
             return "Still needed: " + "; ".join(missing)
         return None
@@ -146,20 +149,16 @@ class WizardScreen(Screen[None]):
     def action_next(self) -> None:
         reason = self.blocking_reason()
         if reason:
-            self.set_status(reason)
-            self.notify(reason, severity="warning", timeout=6)
+            self.set_status(reason)  # above Back/Next, wrapped; no toast to cover the fields
             return
-        self.session.confirm(self.STEP)
-        following = self.session.next_step(self.STEP)
+        self.session.confirm(self.step.id)
+        following = self.session.next_step(self.step.id)
         if following:
-            self.wizard.goto(following)
+            self.post_message(GoToStep(following))
 
     def action_back(self) -> None:
-        previous = self.session.previous_step(self.STEP)
-        if previous:
-            self.wizard.goto(previous)
-        else:
-            self.wizard.close_session()
+        previous = self.session.previous_step(self.step.id)
+        self.post_message(GoToStep(previous) if previous else CloseSession())
 
     def action_help(self) -> None:
         from screens.dialogs import HelpModal

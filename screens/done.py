@@ -1,44 +1,70 @@
-"""The last step: the URL to set in GitLab, where, how to verify, and how to re-run."""
+"""The last step: every address the install reported (the URL to set in GitLab first),
+what is left to do, how to verify, and how to re-run."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from screens import glyphs
 from screens.base import WizardScreen
+from screens.messages import CloseSession, GoToStep
+from screens.widgets import NavButton
+from wizard.core.events import GATEWAY_URL_LABEL, Address
 from wizard.core.journal import last_outcome
+from wizard.core.text import clean, clean_block
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
 
 
 class DoneScreen(WizardScreen):
-    STEP = "done"
     HELP_TEXT = "The gateway is installed. Set its URL in GitLab, then run the verify command on the GitLab host."
 
+    def addresses(self) -> tuple[Address, ...]:
+        """The run's addresses, the gateway URL first (from the profile when no run reported one)."""
+        result = self.session.result
+        urls = result.urls if result else ()
+        if not any(address.label == GATEWAY_URL_LABEL for address in urls):
+            urls = (Address(GATEWAY_URL_LABEL, self.session.profile.gateway_url), *urls)
+        return tuple(sorted(urls, key=lambda address: address.label != GATEWAY_URL_LABEL))
+
     def compose_body(self) -> ComposeResult:
-        profile = self.session.profile
-        outcome = last_outcome(self.session.name) or {}
+        result = self.session.result
         yield Static("Set this AI gateway URL in GitLab:", classes="section-title")
-        yield Static(profile.gateway_url, classes="done-url", markup=False)
-        yield Static(WHERE_TO_SET_URL, classes="note", markup=False)
-        yield Static("Then verify on the GitLab host:", classes="section-title")
-        yield Static(f"  {VERIFY_COMMAND}", markup=False)
-        if profile.target == "helm":
-            yield Static(f"DNS: point {profile.gateway.hostname} at your ingress controller's address.",
+        others = [address for address in self.addresses() if address.label != GATEWAY_URL_LABEL]
+        yield Static(clean(self.addresses()[0].value), classes="done-url", markup=False)
+        if others:
+            yield Static("Also reported by the install:", classes="section-title")
+        for address in others:
+            line = Text(f"{clean(address.label)}: ")
+            line.append(clean(address.value), style="bold")
+            yield Static(line, classes="done-address")
+        remedies = result.remedies if result and result.remedies else (
+            WHERE_TO_SET_URL, f"Then verify on the GitLab host: {VERIFY_COMMAND}",
+        )
+        yield Static("What is left to do:", classes="section-title")
+        for remedy in remedies:
+            yield Static(f"{glyphs.BULLET} {clean_block(remedy)}", classes="note", markup=False)
+        if VERIFY_COMMAND not in " ".join(remedies):
+            yield Static(f"{glyphs.BULLET} Then verify on the GitLab host: {VERIFY_COMMAND}", classes="note", markup=False)
+        if self.session.profile.target == "helm" and not (result and len(result.urls) > 1):
+            yield Static(clean(f"DNS: point {self.session.profile.gateway.hostname} at your ingress controller's address."),
                          classes="note", markup=False)
         yield Static("Re-run without the wizard (same checks, same steps):", classes="section-title")
-        yield Static(f"  aigw-wizard apply {self.session.name}", markup=False)
+        yield Static(clean(f"  aigw-wizard apply {self.session.name}"), markup=False)
+        outcome = last_outcome(self.session.name) or {}
         if outcome.get("log"):
-            yield Static(f"Install log: {outcome['log']}", classes="note", markup=False)
+            yield Static(clean(f"Install log: {outcome['log']}"), classes="note", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
-        next_button = self.query_one("#next")
-        next_button.label = "Finish"
+        next_button = self.query_one("#next", NavButton)
+        next_button.set_text("Finish")
         next_button.focus()
 
     def action_next(self) -> None:
-        self.wizard.close_session()
+        self.post_message(CloseSession())
 
     def action_back(self) -> None:
         # Not to Install: arriving there runs the install again.
-        self.wizard.goto("review")
+        self.post_message(GoToStep("review"))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Checkbox, Label, RadioButton, RadioSet, Static
+from textual.widgets import Checkbox, Label, RadioSet, Static
 
 from screens.base import WizardScreen
-from screens.widgets import FormField
+from screens.widgets import Choice, FormField, Toggle
+from wizard.core.text import clean
 
 
 class GatewayScreen(WizardScreen):
-    STEP = "gateway"
     HELP_TEXT = """Gateway
   Host name    the name GitLab uses to reach the gateway; localhost never works,
                because GitLab connects from another host or container
@@ -27,25 +27,26 @@ class GatewayScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         profile = self.session.profile
         gateway = profile.gateway
-        yield FormField("gateway.hostname", "Host name", gateway.hostname, placeholder="aigw.example.com")
+        yield FormField("gateway.hostname", "Host name", gateway.hostname, placeholder="e.g. aigw.example.com")
         if profile.target != "helm":
-            yield FormField("gateway.port", "Host port", str(gateway.port), placeholder="5052")
+            yield FormField("gateway.port", "Host port", str(gateway.port), placeholder="e.g. 5052")
         yield FormField("gateway.image", "Image", gateway.image)
-        yield FormField("gateway.tag", "Tag", gateway.tag, placeholder=profile.image_tag or "self-hosted-vX.Y.Z-ee")
+        yield FormField("gateway.tag", "Tag", gateway.tag, placeholder=self._tag_placeholder())
+        yield Static(self._image_used(), id="image-used", classes="live", markup=False)
         with Horizontal(classes="inline-row"):
-            yield Label("Image source", classes="field-label")
+            yield Label("  Image source", classes="field-label", markup=False)
             with RadioSet(id="image-source"):
-                yield RadioButton("registry", value=not gateway.image_archive, name="registry")
-                yield RadioButton("docker save tarball", value=bool(gateway.image_archive), name="archive")
+                yield Choice("registry", value=not gateway.image_archive, name="registry")
+                yield Choice("docker save tarball", value=bool(gateway.image_archive), name="archive")
         yield FormField("gateway.image_archive", "Tarball", gateway.image_archive, browse=True,
-                        placeholder="/path/to/model-gateway.tar")
+                        placeholder="e.g. /srv/images/model-gateway.tar")
         yield FormField("gateway.ca_bundle", "CA bundle", gateway.ca_bundle, browse=True,
                         placeholder="optional: PEM of your private CA")
         if profile.target != "helm":
             yield FormField("docker.container_name", "Container name", profile.docker.container_name)
         with Horizontal(classes="inline-row"):
-            yield Label("Auth bypass", classes="field-label")
-            yield Checkbox("AIGW_AUTH__BYPASS_EXTERNAL", gateway.auth_bypass, id="auth-bypass", compact=True)
+            yield Label("  Auth bypass", classes="field-label", markup=False)
+            yield Toggle("AIGW_AUTH__BYPASS_EXTERNAL", gateway.auth_bypass, id="auth-bypass", compact=True)
         yield Static("", id="bypass-state", classes="live", markup=False)
 
     def on_mount(self) -> None:
@@ -79,5 +80,13 @@ class GatewayScreen(WizardScreen):
         self.refresh_chrome()
 
     def field_changed(self, field: str, error: str | None) -> None:
-        tag_input = self.query_one("#field-gateway-tag", FormField).input
-        tag_input.placeholder = f"{self.session.profile.image_tag or 'self-hosted-vX.Y.Z-ee'} (from the GitLab version)"
+        self.query_one("#field-gateway-tag", FormField).input.placeholder = self._tag_placeholder()
+        self.query_one("#image-used", Static).update(self._image_used())
+
+    def _image_used(self) -> str:
+        # The whole reference: a long registry path does not fit in the Image field.
+        return clean(f"Image used: {self.session.profile.image_ref or '- (set the tag or GitLab version)'}")
+
+    def _tag_placeholder(self) -> str:
+        tag = self.session.profile.image_tag
+        return f"default: {tag} (from the GitLab version)" if tag else "default: from the GitLab version"

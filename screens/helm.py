@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, Select, Static
 
 from screens.base import WizardScreen
 from screens.widgets import FormField
+from wizard.core.text import clean
 
 
 class HelmScreen(WizardScreen):
-    STEP = "helm"
     HELP_TEXT = """Helm
   Context        kubeconfig context to install into (empty: the current one)
   Namespace      created and labelled as ours when absent; an existing one is left alone
@@ -24,17 +25,17 @@ class HelmScreen(WizardScreen):
         helm = self.session.profile.helm
         contexts, current, note = self._contexts()
         with Horizontal(classes="inline-row"):
-            yield Label("Kube context", classes="field-label")
+            yield Label("Kube context", classes="field-label", markup=False)
             current_label = f"(current: {current})" if current else "(current context)"
-            options = [(current_label, "")] + [(name, name) for name in contexts]
+            options = [(Text(clean(current_label)), "")] + [(Text(clean(name)), name) for name in contexts]
             value = helm.kube_context if helm.kube_context in contexts else ""
             yield Select(options, value=value, allow_blank=False, id="kube-context", compact=True)
         if note:
-            yield Static(note, classes="note", markup=False)
+            yield Static(clean(note), classes="note", markup=False)
         yield FormField("helm.namespace", "Namespace", helm.namespace)
         yield FormField("helm.release", "Release", helm.release)
         yield FormField("helm.chart", "Chart", helm.chart, browse=True,
-                        hint="repo/chart, oci://…, or a local .tgz")
+                        hint="repo/chart, oci://..., or a local .tgz")
         yield FormField("helm.chart_version", "Chart version", helm.chart_version)
         yield FormField("helm.repo_url", "Repository URL", helm.repo_url)
         yield FormField("helm.ingress_class", "Ingress class", helm.ingress_class)

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import work
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerState
 
+from screens import glyphs
 from screens.base import WizardScreen
-from screens.glyphs import MARK
+from screens.messages import GoToStep
 from wizard.checks.base import CheckResult
+from wizard.core.text import clean, clean_block
 from wizard.session import step_of_field
 
 _ORDER = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}
 
 
 class PreflightScreen(WizardScreen):
-    STEP = "preflight"
     HELP_TEXT = """Checks
   Every check runs at once, each with its own time limit; rows appear as they finish.
   Up/Down   select a row to read its detail and remedy
@@ -60,18 +63,19 @@ Failures block Next; warnings do not."""
         self.results.clear()
         self.query_one(DataTable).clear()
         self.running = True
-        self.set_status("Running checks…")
+        self.set_status("Running checks...")
         self.run_checks()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_checks(self) -> None:
-        try:
-            for result in self.wizard.run_checks(self.session.profile, self.session.name):
-                self.post_message(self.CheckFinished(result))
-        except Exception as error:  # shown on screen: the wizard must not crash on a broken check
-            self.post_message(self.ChecksDone(f"The checks stopped: {error}"))
-            return
+        for result in self.session.checks():
+            self.post_message(self.CheckFinished(result))
         self.post_message(self.ChecksDone())
+
+    @on(Worker.StateChanged)
+    def checks_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:  # shown on screen: the wizard must not crash on a broken check
+            self.post_message(self.ChecksDone(f"The checks stopped: {event.worker.error}"))
 
     def on_preflight_screen_check_finished(self, message: CheckFinished) -> None:
         result = message.result
@@ -80,14 +84,14 @@ Failures block Next; warnings do not."""
         table = self.query_one(DataTable)
         table.clear()
         for item in self.results:
-            table.add_row(MARK[item.status], item.title, item.detail, key=item.id)
+            table.add_row(glyphs.MARK[item.status], Text(clean(item.title)), Text(clean(item.detail)), key=item.id)
         self._show_detail()
 
     def on_preflight_screen_checks_done(self, message: ChecksDone) -> None:
         self.running = False
         failed = sum(result.status == "fail" for result in self.results)
         warned = sum(result.status == "warn" for result in self.results)
-        summary = message.error or f"{failed} failed, {warned} warned of {len(self.results)}"
+        summary = clean(message.error or "") or f"{failed} failed, {warned} warned of {len(self.results)}"
         self.set_status(summary + (" · Enter on a row: fix it" if failed else ""))
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
@@ -106,7 +110,7 @@ Failures block Next; warnings do not."""
         text = f"{result.title} ({result.id}, {result.duration_ms} ms): {result.detail}"
         if result.remedy:
             text += f"\nWhat to do: {result.remedy}"
-        self.query_one("#check-detail", Static).update(text)
+        self.query_one("#check-detail", Static).update(clean_block(text))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         result = self.selected()
@@ -114,7 +118,7 @@ Failures block Next; warnings do not."""
             return
         step = step_of_field(result.field)
         if step:
-            self.wizard.goto(step, focus_field=result.field)
+            self.post_message(GoToStep(step, result.field))
 
     def blocking_reason(self) -> str | None:
         if self.running:

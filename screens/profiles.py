@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from textual import work
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
-from screens.glyphs import DASH
+from screens import glyphs
+from screens.messages import OpenSession
+from screens.widgets import NavButton
 from wizard.core import paths
+from wizard.core.text import clean, clean_block
 
 if TYPE_CHECKING:
-    from screens.app import AigwWizardApp
     from wizard.core import store
 # Only names and textual load before the first frame: parsing profiles needs pydantic, which
 # a worker loads right after, filling in each row's target and state.
@@ -36,25 +41,28 @@ class ProfilesScreen(Screen[None]):
         Binding("q,ctrl+q", "app.quit", "Quit"),
     ]
 
+    @dataclass
+    class Read(Message):
+        """The profiles, read by the worker, and each row's cells."""
+
+        entries: list[Any]
+        rows: list[tuple[str, ...]]
+
     def __init__(self) -> None:
         super().__init__()
         self.entries: list[store.ProfileEntry] | None = None
         """None while the worker is still reading the profiles."""
 
-    @property
-    def wizard(self) -> AigwWizardApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        yield Static(f"aigw-wizard {DASH} GitLab AI gateway installer", id="screen-title")
+        yield Static(f"aigw-wizard {glyphs.DASH} GitLab AI gateway installer", id="screen-title", markup=False)
         yield Static(INTRO, id="intro", markup=False)
         yield DataTable(id="profiles", cursor_type="row", zebra_stripes=True)
         yield Static("", id="profile-detail", markup=False)
         with Horizontal(id="nav"):
-            yield Button("New", id="new", variant="primary", compact=True)
-            yield Button("Open", id="open", compact=True)
-            yield Button("Duplicate", id="duplicate", compact=True)
-            yield Button("Delete", id="delete", variant="error", compact=True)
+            yield NavButton("New", id="new", variant="primary", compact=True)
+            yield NavButton("Open", id="open", compact=True)
+            yield NavButton("Duplicate", id="duplicate", compact=True)
+            yield NavButton("Delete", id="delete", variant="error", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -62,6 +70,10 @@ class ProfilesScreen(Screen[None]):
         table.add_columns("Profile", "Target", "Modified", "State")
         self.reload()
         table.focus()
+
+    def on_screen_resume(self) -> None:
+        if self.entries is not None:  # back from a session: show what it saved
+            self.reload()
 
     def reload(self) -> None:
         """Names at once from the folder listing; targets and states follow from a worker."""
@@ -71,10 +83,10 @@ class ProfilesScreen(Screen[None]):
         folder = paths.profiles_dir()
         found = sorted(folder.glob("*.toml")) if folder.is_dir() else []
         for path in found:
-            table.add_row(path.stem, "", "", "reading…", key=path.stem)
+            table.add_row(Text(clean(path.stem)), "", "", "reading...", key=path.stem)
         if not found:
             self.query_one("#profile-detail", Static).update(
-                f"No profiles yet in {folder}. Press n to create one."
+                clean(f"No profiles yet in {folder}. Press n to create one.")
             )
         # After the first frame: importing pydantic in a thread would hold the GIL while
         # Textual draws.
@@ -83,31 +95,32 @@ class ProfilesScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load_details(self) -> None:
         from wizard.core import store
-        entries = store.list_profiles()
-        rows = [(entry.name, *self._describe(entry)) for entry in entries]
-        self.app.call_from_thread(self._show_entries, entries, rows)
+        from wizard.core.journal import last_outcome
 
-    def _show_entries(self, entries: list[store.ProfileEntry], rows: list[tuple[str, ...]]) -> None:
+        entries = store.list_profiles()
+        rows = [(entry.name, *self._describe(entry, last_outcome(entry.name))) for entry in entries]
+        self.post_message(self.Read(entries, rows))
+
+    @on(Read)
+    def show_entries(self, message: Read) -> None:
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
-        for row in rows:
-            table.add_row(*row, key=row[0])
+        for row in message.rows:
+            table.add_row(*(Text(clean(cell)) for cell in row), key=row[0])
+        entries = message.entries
         self.entries = entries
         if entries:
             table.move_cursor(row=min(cursor, len(entries) - 1))
         self._show_detail()
 
     @staticmethod
-    def _describe(entry: store.ProfileEntry) -> tuple[str, str, str]:
-        from wizard.core.profile import problems
+    def _describe(entry: store.ProfileEntry, outcome: dict[str, Any] | None) -> tuple[str, str, str]:
+        from wizard.core import store
 
         modified = f"{entry.modified:%Y-%m-%d %H:%M}"
-        if entry.profile is None:
-            return "?", modified, "cannot be read"
-        missing = problems(entry.profile)
-        state = "ready" if not missing else f"incomplete ({len(missing)} to fill in)"
-        return entry.profile.target or "-", modified, state
+        target = "?" if entry.profile is None else entry.profile.target or "-"
+        return target, modified, store.state_text(entry, outcome)
 
     def selected(self) -> store.ProfileEntry | None:
         table = self.query_one(DataTable)
@@ -125,22 +138,30 @@ class ProfilesScreen(Screen[None]):
         entry = self.selected()
         if entry is None:
             return
+        from wizard.core import store
+
         detail = self.query_one("#profile-detail", Static)
         if entry.error:
-            detail.update(f"Cannot read this profile: {entry.error}\nFix the file by hand; it is never overwritten.")
+            if isinstance(entry.error, store.ProfileInvalid):
+                found = "; ".join(f"{problem.field}: {problem.message}" for problem in entry.error.problems)
+                reason = f"{entry.path}: {found}"
+            else:
+                reason = str(entry.error)
+            detail.update(clean_block(f"Cannot read this profile: {clean(reason)}\nFix the file by hand; it is never overwritten."))
             return
         assert entry.profile is not None
         from wizard.core.profile import problems
 
         missing = problems(entry.profile)
-        lines = [f"{entry.path}"]
+        lines = [clean(f"{entry.path}")]
         if missing:
-            lines.append("To fill in: " + ", ".join(problem.field for problem in missing))
+            lines.append(clean("To fill in: " + ", ".join(problem.field for problem in missing)))
         else:
-            lines.append(f"Ready: {entry.profile.gateway_url} ({entry.profile.image_tag})")
+            lines.append(clean(f"Ready: {entry.profile.gateway_url} ({entry.profile.image_tag})"))
         detail.update("\n".join(lines))
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed)
+    def button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.run_action(str(event.button.id))
 
@@ -148,15 +169,10 @@ class ProfilesScreen(Screen[None]):
 
     def action_new(self) -> None:
         from screens.dialogs import TextPromptModal
-        from wizard.core import store
-        from wizard.session import WizardSession
 
         def created(name: str | None) -> None:
             if name:
-                try:
-                    self.wizard.open_session(WizardSession.create(name))
-                except (store.ProfileError, OSError) as error:
-                    self.notify(str(error), severity="error")
+                self.post_message(OpenSession(name, new=True))
 
         self.app.push_screen(
             TextPromptModal("Name of the new profile", placeholder="e.g. production",
@@ -177,23 +193,17 @@ class ProfilesScreen(Screen[None]):
         return None
 
     def action_open(self) -> None:
-        from wizard.core import store
-        from wizard.session import WizardSession
-
         if self.entries is None:
-            self.notify("Still reading the profiles…", timeout=2)
+            self.notify("Still reading the profiles...", timeout=2)
             return
         entry = self.selected()
         if entry is None:
             self.action_new()
             return
         if entry.error:
-            self.notify(str(entry.error), title="Cannot open", severity="error", timeout=10)
+            self.notify(clean(str(entry.error)), title="Cannot open", severity="error", timeout=10, markup=False)
             return
-        try:
-            self.wizard.open_session(WizardSession.open(str(entry.path)))
-        except store.ProfileError as error:
-            self.notify(str(error), title="Cannot open", severity="error", timeout=10)
+        self.post_message(OpenSession(str(entry.path)))
 
     def action_duplicate(self) -> None:
         from screens.dialogs import TextPromptModal
@@ -208,11 +218,11 @@ class ProfilesScreen(Screen[None]):
                 try:
                     store.duplicate(str(entry.path), name)
                 except (store.ProfileError, OSError) as error:
-                    self.notify(str(error), severity="error")
+                    self.notify(clean(str(error)), severity="error", markup=False)
                 self.reload()
 
         self.app.push_screen(
-            TextPromptModal(f"Duplicate {entry.name} as", value=f"{entry.name}-copy",
+            TextPromptModal(clean(f"Duplicate {entry.name} as"), value=f"{entry.name}-copy",
                             validate=self._check_new_name),
             duplicated,
         )
@@ -229,11 +239,11 @@ class ProfilesScreen(Screen[None]):
                 try:
                     store.delete(str(entry.path))
                 except OSError as error:
-                    self.notify(f"Cannot delete: {error.strerror}", severity="error")
+                    self.notify(clean(f"Cannot delete: {error.strerror}"), severity="error", markup=False)
                 self.reload()
 
         self.app.push_screen(
-            ConfirmModal(f"Delete profile {entry.name}?\n{entry.path}\nThis does not uninstall anything.",
+            ConfirmModal(clean_block(f"Delete profile {clean(entry.name)}?\n{clean(str(entry.path))}\nThis does not uninstall anything."),
                          yes="Delete"),
             confirmed,
         )

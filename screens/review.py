@@ -10,12 +10,14 @@ from textual.widgets import Static, TextArea
 
 from screens.base import WizardScreen
 from screens.dialogs import ConfirmModal, TextPromptModal
+from screens.messages import GoToStep
+from screens.widgets import NavButton
 from wizard.core.paths import expand_user
+from wizard.core.text import clean, clean_block
 from wizard.install import plan
 
 
 class ReviewScreen(WizardScreen):
-    STEP = "review"
     HELP_TEXT = """Review
   These are the commands the install amounts to, for the record or to run by hand.
   s       save them as an executable script (mode 0700)
@@ -27,13 +29,13 @@ class ReviewScreen(WizardScreen):
         self.plan_text = plan.render(steps)
         self.script_text = plan.script(steps, self.session.name)
         profile = self.session.profile
-        yield Static(f"{profile.target}: {profile.image_ref}  ->  GitLab uses {profile.gateway_url}",
+        yield Static(clean(f"{profile.target}: {profile.image_ref}  ->  GitLab uses {profile.gateway_url}"),
                      classes="note", markup=False)
-        yield TextArea(self.plan_text, read_only=True, id="plan-text", soft_wrap=False)
+        yield TextArea(clean_block(self.plan_text), read_only=True, id="plan-text", soft_wrap=False)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#next").label = "Install"
+        self.query_one("#next", NavButton).set_text("Install")
         self.query_one(TextArea).focus()
 
     def action_save_script(self) -> None:
@@ -46,18 +48,18 @@ class ReviewScreen(WizardScreen):
             try:
                 plan.write_script(target, self.script_text)
             except OSError as error:
-                self.notify(f"Cannot write {target}: {error.strerror}", severity="error")
+                self.notify(clean(f"Cannot write {target}: {error.strerror}"), severity="error", markup=False)
                 return
-            self.notify(f"Saved {target}")
+            self.notify(clean(f"Saved {target}"), markup=False)
 
         self.app.push_screen(TextPromptModal("Save the commands as a script", value=default), chosen)
 
     def action_next(self) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.wizard.goto("install")
+                self.post_message(GoToStep("install"))
 
         question = f"Install the AI gateway now ({self.session.profile.target}, profile {self.session.name})?"
         if self.session.profile.gateway.auth_bypass:
             question += "\n\nAUTH BYPASS IS ON: the gateway will not authenticate requests."
-        self.app.push_screen(ConfirmModal(question, yes="Install"), confirmed)
+        self.app.push_screen(ConfirmModal(clean_block(question), yes="Install"), confirmed)

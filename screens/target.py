@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import RadioButton, RadioSet, Static
+from textual.widgets import RadioSet, Static
 
 from screens.base import WizardScreen
+from screens.widgets import Choice
 
 CHOICES = (
     ("docker", "Docker on this host",
@@ -17,7 +18,6 @@ CHOICES = (
 
 
 class TargetScreen(WizardScreen):
-    STEP = "target"
     HELP_TEXT = "Where should the AI gateway run? Docker puts one container on this host;\nHelm installs the chart on a Kubernetes cluster behind an HTTPS ingress."
 
     def compose_body(self) -> ComposeResult:
@@ -25,7 +25,7 @@ class TargetScreen(WizardScreen):
         current = self.session.profile.target
         with RadioSet(id="target"):
             for value, label, _help in CHOICES:
-                yield RadioButton(label, value=current == value, name=value)
+                yield Choice(label, value=current == value, name=value)
         for _value, label, help_text in CHOICES:
             yield Static(f"{label}: {help_text}", classes="choice-help", markup=False)
 

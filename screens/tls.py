@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from textual import work
-from textual.app import ComposeResult
-from textual.widgets import Static
+from dataclasses import dataclass
 
+from textual import on, work
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from screens import glyphs
 from screens.base import WizardScreen
-from screens.glyphs import MARK
 from screens.widgets import FormField
 from wizard.checks.base import CheckResult
+from wizard.core.text import clean
+from wizard.session import tls_findings, tls_gate
 
 
 class TLSScreen(WizardScreen):
-    STEP = "tls"
     HELP_TEXT = """TLS
   Certificate  PEM certificate (chain) for the gateway's host name
   Key          its private key, unencrypted (kubectl cannot use an encrypted one)
@@ -21,13 +26,21 @@ Only the paths are saved, never the contents; the key is read at install time.
 Helm needs both (the ingress serves HTTPS). Docker serves plain HTTP on its port:
 there the files are optional, checked and shown in the plan."""
 
+    @dataclass
+    class Inspected(Message):
+        findings: list[CheckResult]
+
+    gate: str | None = None
+    """Why the findings block Next (`wizard.session.tls_gate`), or None."""
+    inspecting = False
+
     def compose_body(self) -> ComposeResult:
         tls = self.session.profile.tls
         needed = "required for Helm" if self.session.profile.target == "helm" else "optional for Docker"
         yield Static(f"Certificate and key for {self.session.profile.gateway.hostname or 'the gateway'} ({needed})",
                      classes="note", markup=False)
-        yield FormField("tls.cert", "Certificate", tls.cert, browse=True, placeholder="/path/to/gateway.crt")
-        yield FormField("tls.key", "Private key", tls.key, browse=True, placeholder="/path/to/gateway.key")
+        yield FormField("tls.cert", "Certificate", tls.cert, browse=True, placeholder="e.g. /etc/aigw/gateway.crt")
+        yield FormField("tls.key", "Private key", tls.key, browse=True, placeholder="e.g. /etc/aigw/gateway.key")
         yield Static("", id="tls-findings", markup=False)
 
     def on_mount(self) -> None:
@@ -39,32 +52,37 @@ there the files are optional, checked and shown in the plan."""
         if not error:
             self.inspect()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def inspect(self) -> None:
+        self.inspecting = True
+        self.run_inspection()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def run_inspection(self) -> None:
         # Parsing runs in a thread: cryptography loads on first use, and files may be slow mounts.
-        profile = self.session.profile
-        if not (profile.tls.cert and profile.tls.key):
-            self.app.call_from_thread(self.show_findings, [])
-            return
-        from wizard.checks.tls import inspect_tls
+        self.post_message(self.Inspected(tls_findings(self.session.profile)))
 
-        results = inspect_tls(
-            profile.resolve(profile.tls.cert), profile.resolve(profile.tls.key), profile.gateway.hostname
-        )
-        self.app.call_from_thread(self.show_findings, results)
-
-    def show_findings(self, results: list[CheckResult]) -> None:
+    @on(Inspected)
+    def show_findings(self, message: Inspected) -> None:
+        self.inspecting = False
         lines = []
-        for result in results:
-            lines.append(f"{MARK[result.status]} {result.title}: {result.detail}")
+        for result in message.findings:
+            lines.append(clean(f"{glyphs.MARK[result.status]} {result.title}: {result.detail}"))
             if result.remedy and result.status in ("fail", "warn"):
-                lines.append(f"    -> {result.remedy}")
+                lines.append(clean(f"    -> {result.remedy}"))
         self.query_one("#tls-findings", Static).update("\n".join(lines))
-        self.tls_failed = any(result.status == "fail" for result in results)
+        stale = self.gate
+        self.gate = tls_gate(message.findings)
+        if stale and not self.gate:
+            self.set_status("")  # the problem it named is fixed
 
-    tls_failed = False
+    @on(Worker.StateChanged)
+    def inspection_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.inspecting = False
+            self.gate = None  # the checks' tls rows say more; the files are not unusable for that
+            self.query_one("#tls-findings", Static).update(clean(f"Could not inspect the files: {event.worker.error}"))
 
     def blocking_reason(self) -> str | None:
-        if self.tls_failed:
-            return "The certificate or key has a problem: see the findings above"
-        return super().blocking_reason()
+        if self.inspecting:
+            return "Still reading the certificate and key"
+        return self.gate or super().blocking_reason()

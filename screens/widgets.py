@@ -1,16 +1,21 @@
-"""Reusable widgets: a labelled form field with its error, and the step indicator."""
+"""Reusable widgets: a labelled form field with its error, the step indicator, and radio
+buttons and checkboxes whose state reads from the characters alone (`(•)`/`( )`, `[x]`/`[ ]`)
+on every terminal, colour or not."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, Static
 
-from screens.glyphs import MARK
+from screens import glyphs
+from wizard.core.text import clean
 
 if TYPE_CHECKING:
     from wizard.session import Step
@@ -22,6 +27,7 @@ class FormField(Vertical):
     FormField { height: auto; margin: 0 0 0 0; }
     FormField > Horizontal { height: 1; }
     FormField .field-label { width: 20; color: $text-muted; }
+    FormField.-focused .field-label { color: $text; text-style: bold; }
     FormField Input { width: 1fr; }
     FormField .field-browse { width: auto; min-width: 10; margin-left: 1; }
     FormField .field-error { color: $error; padding-left: 20; height: auto; }
@@ -64,10 +70,10 @@ class FormField(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label(self.label, classes="field-label")
+            yield Label(self._label_text(False), classes="field-label", markup=False)
             yield Input(self.initial, placeholder=self.placeholder, compact=True, select_on_focus=False)
             if self.browse:
-                yield Button("Browse", compact=True, classes="field-browse")
+                yield NavButton("Browse", compact=True, classes="field-browse")
         error_line = Static("", classes="field-error", markup=False)
         error_line.display = False
         yield error_line
@@ -77,6 +83,28 @@ class FormField(Vertical):
     @property
     def input(self) -> Input:
         return self.query_one(Input)
+
+    def _label_text(self, focused: bool) -> str:
+        # The focus marker: on the Linux console an input has no border, and a blinking
+        # cursor alone does not say which field is taking the keys.
+        return f"{glyphs.FOCUS if focused else ' '} {self.label}"
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._show_focus)  # the screen focuses its first field as it mounts
+
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        self._show_focus()
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        self.call_after_refresh(self._show_focus)
+
+    def _show_focus(self) -> None:
+        if not self.is_attached:  # the screen went away meanwhile
+            return
+        focused = any(widget.has_focus for widget in self.query(Input))
+        self.set_class(focused, "-focused")
+        for label in self.query(".field-label").results(Label):
+            label.update(self._label_text(focused))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -89,7 +117,7 @@ class FormField(Vertical):
     def show_error(self, error: str | None) -> None:
         self.set_class(bool(error), "-invalid")
         line = self.query_one(".field-error", Static)
-        line.update(error or "")
+        line.update(clean(error or ""))
         line.display = bool(error)
 
     def set_value(self, value: str) -> None:
@@ -101,19 +129,91 @@ def field_id(field: str) -> str:
 
 
 class StepIndicator(Static):
-    """One line: where you are, and which steps are complete."""
+    """One line: where you are, and which steps are complete. Every step stays in view: on
+    a narrow terminal the others are abbreviated, then shown by their marks alone."""
 
     DEFAULT_CSS = """
     StepIndicator { height: 1; background: $panel; padding: 0 1; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self._state: tuple[list[Step], str, set[str]] = ([], "", set())
+
     def show(self, steps: list[Step], current: str, complete: set[str]) -> None:
-        parts: list[Content] = []
-        for step in steps:
-            if step.id == current:
-                parts.append(Content.styled(f"{MARK['current']} {step.title}", "bold reverse"))
-            elif step.id in complete:
-                parts.append(Content.styled(f"{MARK['done']} {step.title}", "$success"))
-            else:
-                parts.append(Content.styled(f"{MARK['todo']} {step.title}", "dim"))
-        self.update(Content(" ").join(parts))
+        self._state = (steps, current, complete)
+        self.update(self.line(self.content_region.width or 200))
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self.update(self.line(self.content_region.width))
+
+    def line(self, width: int) -> Content:
+        steps, current, complete = self._state
+        for form in ("full", "short", "marks"):
+            parts: list[Content] = []
+            for step in steps:
+                if step.id == current:
+                    mark, style = glyphs.MARK["current"], "bold reverse"
+                elif step.id in complete:
+                    mark, style = glyphs.MARK["done"], "$success"
+                else:
+                    mark, style = glyphs.MARK["todo"], "dim"
+                title = step.title if form == "full" or step.id == current else step.short or step.title
+                parts.append(Content.styled(mark if form == "marks" and step.id != current else f"{mark} {title}", style))
+            content = Content(" ").join(parts)
+            if content.cell_length <= width:
+                break
+        return content
+
+
+class Choice(RadioButton):
+    """A radio button drawn `(•)` when chosen and `( )` when not (`(*)` on the Linux console);
+    the one the keys move is marked by the focus marker, not only by colour."""
+
+    @property
+    def _button(self) -> Content:
+        return Content.styled(glyphs.RADIO_ON if self.value else glyphs.RADIO_OFF, "bold" if self.value else "")
+
+    def render(self) -> Content:
+        keyed = self.has_class("-selected") and self.parent is not None and self.parent.has_focus
+        return Content.assemble(f"{glyphs.FOCUS if keyed else ' '} ", super().render())
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return super().get_content_width(container, viewport) + 2  # the focus marker
+
+
+class Toggle(Checkbox):
+    """A checkbox drawn `[x]` when on and `[ ]` when off, with the focus marker when focused."""
+
+    @property
+    def _button(self) -> Content:
+        return Content.styled(glyphs.CHECK_ON if self.value else glyphs.CHECK_OFF, "bold" if self.value else "")
+
+    def render(self) -> Content:
+        return Content.assemble(f"{glyphs.FOCUS if self.has_focus else ' '} ", super().render())
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return super().get_content_width(container, viewport) + 2  # the focus marker
+
+
+class NavButton(Button):
+    """A button that shows focus in its characters, `▸Next◂` (`>Next<` on the Linux console):
+    reverse video alone is lost without colour."""
+
+    def __init__(self, label: str, **kwargs: object) -> None:
+        self.text = label
+        super().__init__(f" {label} ", **kwargs)  # type: ignore[arg-type]
+
+    def set_text(self, label: str) -> None:
+        self.text = label
+        self._show_focus(self.has_focus)
+
+    def _show_focus(self, focused: bool) -> None:
+        left, right = (glyphs.FOCUS, "<" if glyphs.ASCII else "◂") if focused else (" ", " ")
+        self.label = f"{left}{self.text}{right}"
+
+    def on_focus(self) -> None:
+        self._show_focus(True)
+
+    def on_blur(self) -> None:
+        self._show_focus(False)

@@ -88,9 +88,17 @@ def test_an_archive_holding_the_image_passes_without_any_engine(tmp_path):
     assert result.status == "pass" and "without contacting any registry" in result.detail
 
 
-def test_a_compressed_archive_is_read_too(tmp_path):
+def test_a_compressed_archive_is_left_to_the_load_not_inflated_twice(tmp_path):
     archive = write_save_archive(tmp_path / "gw.tar.gz", [f"docker.io/{STANDIN}:{TAG}"], compress=True)
-    assert run_one("docker.image", context_for(image_profile(archive=archive))).status == "pass"
+    result = run_one("docker.image", context_for(image_profile(archive=archive)))
+    assert result.status == "pass" and "checked while it loads" in result.detail
+
+
+def test_a_compressed_file_that_holds_no_tar_fails(tmp_path):
+    archive = tmp_path / "gw.tar.gz"
+    archive.write_bytes(gzip.compress(b"no tar in here\n" * 100))
+    result = run_one("docker.image", context_for(image_profile(archive=archive)))
+    assert result.status == "fail" and "not a readable `docker save` archive" in result.detail
 
 
 def test_an_archive_of_another_tag_fails_and_lists_what_it_holds(tmp_path):

@@ -180,3 +180,157 @@ def test_the_installer_accepts_every_archive_the_image_check_passes(tmp_path: Pa
     finally:
         installer.close()
     assert "holds" not in caught.value.message and "could not load" in caught.value.message
+
+
+# --- one pass over an archive -------------------------------------------------------------------
+
+CONFIG_HEX = "ab" * 32
+
+
+def _member(name: str, size: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    return info.tobuf(format=tarfile.USTAR_FORMAT)
+
+
+def _padded(size: int) -> int:
+    return -(-size // 512) * 512
+
+
+def big_sparse_archive(path: Path, layer_bytes: int, tags: list[str]) -> Path:
+    """A `docker save` layout whose layer is `layer_bytes` of holes: big on paper, cheap on disk."""
+    manifest = json.dumps([{"Config": f"{CONFIG_HEX}.json", "RepoTags": tags, "Layers": ["l/layer.tar"]}]).encode()
+    with path.open("wb") as out:
+        out.write(_member("l/layer.tar", layer_bytes))
+        out.seek(_padded(layer_bytes), os.SEEK_CUR)
+        out.write(_member("manifest.json", len(manifest)) + manifest.ljust(_padded(len(manifest)), b"\0"))
+        out.write(b"\0" * 1024)
+    return path
+
+
+def bytes_read() -> int:
+    """What this process has read through read(2) so far (/proc/self/io rchar)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+def test_a_plain_tarball_is_indexed_by_seeking_over_its_layers(tmp_path: Path) -> None:
+    archive = big_sparse_archive(tmp_path / "big.tar", 2 * 2**30, [f"{STANDIN}:{TAG}"])
+    before = bytes_read()
+    index = archive_tags(archive)
+    assert bytes_read() - before < 2**20  # of 2 GiB, only the headers and the index
+    assert index.holds(f"{STANDIN}:{TAG}") and index.complete and not index.compressed
+    assert index.image_ids == {f"sha256:{CONFIG_HEX}"}
+
+
+def _gzip_of(path: Path, members: list[tuple[str, bytes | int]]) -> Path:
+    """A gzip'd tar; a member given as an int is that many zero bytes, compressed as it streams."""
+    import zlib
+
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    with path.open("wb") as out:
+        for name, data in members:
+            size = data if isinstance(data, int) else len(data)
+            out.write(packer.compress(_member(name, size)))
+            if isinstance(data, int):
+                zeros = b"\0" * 2**20
+                for start in range(0, size, len(zeros)):
+                    out.write(packer.compress(zeros[: min(len(zeros), size - start)]))
+            else:
+                out.write(packer.compress(data))
+            out.write(packer.compress(b"\0" * (_padded(size) - size)))
+        out.write(packer.compress(b"\0" * 1024) + packer.flush())
+    return path
+
+
+def test_a_compressed_archive_is_not_inflated_unless_asked(tmp_path: Path) -> None:
+    manifest = json.dumps([{"Config": f"blobs/sha256/{CONFIG_HEX}", "RepoTags": [f"{STANDIN}:{TAG}"]}]).encode()
+    archive = _gzip_of(tmp_path / "gw.tar.gz", [("layer.tar", 256 * 2**20), ("manifest.json", manifest)])
+    before = bytes_read()
+    index = archive_tags(archive)
+    assert bytes_read() - before < 2**20
+    assert index.compressed and not index.complete and not index.tags
+    full = archive_tags(archive, inflate=True)
+    assert full.holds(f"{STANDIN}:{TAG}") and full.image_ids == {f"sha256:{CONFIG_HEX}"}
+    before = bytes_read()
+    assert archive_tags(archive, inflate=True) == full  # read once per (path, size, mtime)
+    assert bytes_read() - before < 2**20
+
+
+def test_a_gzip_whose_index_inflates_to_a_gib_costs_no_memory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    archive = _gzip_of(tmp_path / "bomb.tar.gz", [("manifest.json", 2**30)])
+    assert archive.stat().st_size < 8 * 2**20  # a few MiB that inflate to 1 GiB
+    probe = (
+        "import resource, sys; from pathlib import Path; from wizard.tools.docker import archive_tags;"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "index = archive_tags(Path(sys.argv[1]), inflate=True);"
+        "print(int(index.is_docker_save), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(archive)], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    found, grown_kib = map(int, done.stdout.split())
+    assert found == 0  # the oversized manifest.json is skipped, never read
+    assert grown_kib < 16 * 1024  # the peak grew by less than 16 MiB while 1 GiB was inflated
+
+
+def test_what_the_engine_says_it_loaded() -> None:
+    from docker.errors import ImageLoadError
+
+    reply = [
+        {"status": "Loading layer", "progressDetail": {"current": 1, "total": 2}, "id": "abc"},
+        {"stream": f"Loaded image: {STANDIN}:{TAG}\n"},
+        {"stream": f"Loaded image ID: sha256:{CONFIG_HEX}\n"},
+    ]
+    assert engine_tools.loaded_from_reply(iter(reply)) == ({f"{STANDIN}:{TAG}"}, {f"sha256:{CONFIG_HEX}"})
+    with pytest.raises(ImageLoadError):
+        engine_tools.loaded_from_reply(iter([{"error": "unexpected EOF"}]))
+
+
+# --- one engine client per run ----------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_the_checks_and_the_installer_share_one_engine_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import docker
+
+    from wizard.checks import run_checks
+
+    monkeypatch.setattr(engine_tools, "_SHARED", {})
+    made: list[object] = []
+    original = docker.APIClient.__init__
+
+    def counting(self: object, *args: object, **kwargs: object) -> None:
+        made.append(self)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(docker.APIClient, "__init__", counting)
+    from tests.docker_fixtures import free_port
+
+    profile = docker_profile(gateway={"hostname": "gw.test", "image": STANDIN, "tag": TAG, "port": free_port()})
+    only = {"docker.engine", "docker.image", "host.disk", "gateway.port"}  # loopback and the engine only
+    results = {result.id: result for result in run_checks(profile, "facts", only)}
+    assert results["docker.engine"].status == "pass", results["docker.engine"]
+    installer = DockerInstaller(profile, "facts")
+    installer.connect()
+    installer.close()
+    assert len(made) == 1  # docker.engine, docker.image, host.disk, gateway.port and the installer
+    client = engine_tools.connect(dict(os.environ), 300)
+    seen: dict[str, object] = {}
+
+    def elsewhere() -> None:
+        seen["other thread"] = client.api.timeout
+
+    with engine_tools.engine(dict(os.environ), 0.5) as same:
+        assert same is client and client.api.timeout == 0.5  # this thread's bound
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+    assert seen["other thread"] == 300 and client.api.timeout == 300
+    assert client.ping()  # close() left the shared client usable

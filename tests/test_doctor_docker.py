@@ -27,7 +27,7 @@ from wizard.cli import main
 from wizard.core import store
 from wizard.core.profile import Profile
 from wizard.core.spec import LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE, container_spec
-from wizard.doctor import fields, probe, run_doctor
+from wizard.doctor import probe, run_doctor
 
 if TYPE_CHECKING:
     import docker
@@ -111,25 +111,23 @@ def doctor_images(docker_client: docker.DockerClient) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def our_prefix(monkeypatch: pytest.MonkeyPatch) -> int:
-    """The doctor's sidecar image under our prefix; the Agent Platform on a free port."""
+def our_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The doctor's sidecar image under our prefix."""
     monkeypatch.setattr(probe, "PROBE_REPOSITORY", f"{PREFIX}doctor-probe")
-    port = free_port()
-    monkeypatch.setattr(fields, "AGENT_PLATFORM_PORT", port)
-    return port
 
 
 def _start(cleanup: DockerCleanup, image: str, gitlab_url: str, *, log: str = "", env: dict[str, str] | None = None, ca_bundle: str = "", **options: Any) -> tuple[Profile, Any]:
     repository, tag = image.rsplit(":", 1)
-    port = free_port()
+    port, agent_port = free_port(), free_port()
     profile = docker_profile(
         gitlab={"url": gitlab_url, "version": "18.6.1"},
-        gateway={"hostname": "gateway.test", "port": port, "image": repository, "tag": tag, "ca_bundle": ca_bundle},
+        gateway={"hostname": "gateway.test", "port": port, "agent_platform_port": agent_port,
+                 "image": repository, "tag": tag, "ca_bundle": ca_bundle},
         docker={"container_name": f"{PREFIX}doctor-{uuid.uuid4().hex[:8]}"},
     )
     store.save(profile, NAME)
     spec = container_spec(profile, NAME)
-    environment = {**spec.environment, **KEYS, **(env or {}), "PORT": str(port), "AGENT_PORT": str(fields.AGENT_PLATFORM_PORT), "STANDIN_LOG": log}
+    environment = {**spec.environment, **KEYS, **(env or {}), "PORT": str(port), "AGENT_PORT": str(agent_port), "STANDIN_LOG": log}
     container = cleanup.run(
         image, name=spec.name, environment=environment, network_mode="host",
         labels={LABEL_MANAGED: "true", LABEL_PROFILE: NAME, LABEL_CONFIG_HASH: spec.config_hash()},

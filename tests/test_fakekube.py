@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
 import tarfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
 from tests.fakekube import FakeKube, write_kubeconfig
+from tests.fakekube.server import NOT_READY_ANNOTATION
 from tests.kube_fixtures import HelmDouble, wait_until
 
 NS = "aigw"
@@ -397,3 +401,234 @@ def test_helm_pull_writes_chart_archive(helm_double: HelmDouble, tmp_path: Path)
 def test_helm_unknown_command_fails(helm_double: HelmDouble) -> None:
     done = helm("frobnicate")
     assert done.returncode == 1 and done.stderr.startswith('Error: unknown command "frobnicate"')
+
+
+# --- what real helm needs (tests/test_helm_real.py runs helm itself against these) --------------
+
+
+def call(
+    fake: FakeKube, method: str, path: str, body: bytes | None = None, content_type: str = ""
+) -> tuple[int, dict]:
+    """One raw request to the fake: (status code, decoded JSON answer)."""
+    request = urllib.request.Request(fake.url + path, data=body, method=method)
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _varint(number: int) -> bytes:
+    out = b""
+    while True:
+        byte, number = number & 0x7F, number >> 7
+        out += bytes([byte | (0x80 if number else 0)])
+        if not number:
+            return out
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def protobuf_secret(name: str, data: dict[str, bytes], labels: dict[str, str]) -> bytes:
+    """A Secret the way client-go encodes it (gogo-proto writes empty strings too)."""
+    meta = _field(1, name.encode()) + _field(2, b"") + _field(3, b"")
+    meta += b"".join(
+        _field(11, _field(1, k.encode()) + _field(2, v.encode())) for k, v in labels.items()
+    )
+    secret = _field(1, meta)
+    secret += b"".join(_field(2, _field(1, k.encode()) + _field(2, v)) for k, v in data.items())
+    secret += _field(3, b"helm.sh/release.v1")
+    type_meta = _field(1, b"v1") + _field(2, b"Secret")
+    return b"k8s\x00" + _field(1, type_meta) + _field(2, secret) + _field(3, b"") + _field(4, b"")
+
+
+def test_a_protobuf_secret_is_stored_as_json_and_other_protobuf_kinds_are_415(
+    fake_kube: FakeKube,
+) -> None:
+    body = protobuf_secret(
+        "sh.helm.release.v1.gw.v1", {"release": b"\x00\xffH4sI"}, {"owner": "helm"}
+    )
+    code, created = call(
+        fake_kube, "POST", "/api/v1/namespaces/default/secrets", body,
+        "application/vnd.kubernetes.protobuf",
+    )  # fmt: skip
+    assert code == 201, created
+    stored = fake_kube.get("secrets", "default", "sh.helm.release.v1.gw.v1")
+    assert stored["type"] == "helm.sh/release.v1" and stored["metadata"]["labels"] == {
+        "owner": "helm"
+    }
+    assert base64.b64decode(stored["data"]["release"]) == b"\x00\xffH4sI"
+    assert stored["metadata"]["namespace"] == "default"  # the empty namespace was not kept
+
+    pod = b"k8s\x00" + _field(1, _field(1, b"v1") + _field(2, b"Pod")) + _field(2, b"")
+    code, answer = call(
+        fake_kube, "POST", "/api/v1/namespaces/default/pods", pod,
+        "application/vnd.kubernetes.protobuf",
+    )  # fmt: skip
+    assert code == 415 and "cannot decode protobuf v1/Pod" in answer["message"]
+
+
+def deployment_body(name: str, image: str, **template_annotations: str) -> dict:
+    labels = {"app.kubernetes.io/name": "ai-gateway", "app.kubernetes.io/instance": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "default", "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels, "annotations": template_annotations},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "gw",
+                            "image": image,
+                            "ports": [{"containerPort": 5052}],
+                            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+def test_strategic_merge_patch_merges_lists_by_their_key(fake_kube: FakeKube) -> None:
+    fake_kube.put(deployment_body("gw", "img:1"))
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "$setElementOrder/containers": [{"name": "gw"}],
+                    "containers": [
+                        {
+                            "name": "gw",
+                            "image": "img:2",
+                            "$setElementOrder/env": [{"name": "C"}, {"name": "A"}],
+                            "env": [{"name": "B", "$patch": "delete"}, {"name": "C", "value": "3"}],
+                        }
+                    ],
+                }
+            }
+        }
+    }
+    code, patched = call(
+        fake_kube, "PATCH", "/apis/apps/v1/namespaces/default/deployments/gw",
+        json.dumps(patch).encode(), "application/strategic-merge-patch+json",
+    )  # fmt: skip
+    assert code == 200, patched
+    [container] = patched["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "img:2" and container["ports"] == [{"containerPort": 5052}]
+    assert container["env"] == [{"name": "C", "value": "3"}, {"name": "A", "value": "1"}]
+    assert patched["metadata"]["generation"] == 2
+
+
+def test_server_side_apply_creates_then_owns_every_field_it_applies(fake_kube: FakeKube) -> None:
+    path = "/api/v1/namespaces/default/configmaps/cfg"
+    first = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cfg"},
+        "data": {"a": "1", "b": "2"},
+    }
+    code, created = call(
+        fake_kube,
+        "PATCH",
+        path + "?fieldManager=helm",
+        json.dumps(first).encode(),
+        "application/apply-patch+yaml",
+    )
+    assert code == 201 and created["data"] == {"a": "1", "b": "2"}
+    second = yaml.safe_dump({**first, "data": {"a": "9"}}).encode()  # YAML is fine too
+    code, applied = call(
+        fake_kube, "PATCH", path + "?fieldManager=helm", second, "application/apply-patch+yaml"
+    )
+    assert code == 200 and applied["data"] == {"a": "9"}
+    assert applied["metadata"]["uid"] == created["metadata"]["uid"]
+
+
+def test_strict_field_validation_rejects_unknown_fields_like_the_api_server(
+    fake_kube: FakeKube,
+) -> None:
+    body = deployment_body("gw", "img:1")
+    body["spec"]["template"]["spec"]["containers"][0]["imagePullPolice"] = "Always"
+    path = "/apis/apps/v1/namespaces/default/deployments"
+    code, answer = call(
+        fake_kube,
+        "POST",
+        path + "?fieldValidation=Strict",
+        json.dumps(body).encode(),
+        "application/json",
+    )
+    assert code == 400
+    assert 'unknown field "spec.template.spec.containers[0].imagePullPolice"' in answer["message"]
+    code, _ = call(fake_kube, "POST", path, json.dumps(body).encode(), "application/json")
+    assert code == 201  # without Strict the server takes it (and would drop the field)
+
+
+def test_openapi_v3_tells_clients_the_server_validates_fields(fake_kube: FakeKube) -> None:
+    code, index = call(fake_kube, "GET", "/openapi/v3")
+    assert code == 200 and {"api/v1", "apis/apps/v1", "apis/networking.k8s.io/v1"} <= set(
+        index["paths"]
+    )
+    code, doc = call(fake_kube, "GET", index["paths"]["apis/apps/v1"]["serverRelativeURL"])
+    patch = doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {
+        "group": "apps",
+        "version": "v1",
+        "kind": "Deployment",
+    }
+    assert "fieldValidation" in {p["name"] for p in patch["parameters"]}
+    assert "V1Deployment" in doc["components"]["schemas"]
+
+
+def test_a_streaming_list_watch_ends_its_initial_events_with_a_bookmark(
+    fake_kube: FakeKube,
+) -> None:
+    query = "watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1"
+    with urllib.request.urlopen(f"{fake_kube.url}/api/v1/namespaces?{query}", timeout=10) as stream:
+        events = [json.loads(line) for line in stream.read().splitlines() if line]
+    assert [e["type"] for e in events[:-1]] == ["ADDED"] * (len(events) - 1)
+    assert events[-1]["type"] == "BOOKMARK"
+    assert events[-1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+def test_the_deployment_controller_rolls_pods_and_collects_garbage() -> None:
+    with FakeKube(controllers=True) as fake:
+        fake.add_node("node-1")
+        fake.add(deployment_body("gw", "img:1"))
+        [pod] = fake.list("pods", "default")
+        assert pod["spec"]["nodeName"] == "node-1" and pod["status"]["phase"] == "Running"
+        status = fake.get("deployments", "default", "gw")["status"]
+        assert status["readyReplicas"] == status["updatedReplicas"] == 1
+        assert status["observedGeneration"] == 1
+
+        fake.put(deployment_body("gw", "img:2", **{NOT_READY_ANNOTATION: "false"}))
+        [new_pod] = fake.list("pods", "default")
+        assert new_pod["metadata"]["name"] != pod["metadata"]["name"]
+        waiting = new_pod["status"]["containerStatuses"][0]["state"]["waiting"]
+        assert waiting["reason"] == "CrashLoopBackOff" and len(fake.list("replicasets")) == 1
+        status = fake.get("deployments", "default", "gw")["status"]
+        assert "readyReplicas" not in status and status["observedGeneration"] == 2
+
+        assert fake.delete("deployments", "default", "gw")
+        assert fake.list("replicasets") == [] and fake.list("pods") == []
+
+
+def test_services_get_a_cluster_ip(fake_kube: FakeKube) -> None:
+    svc = fake_kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "s", "namespace": "default"},
+            "spec": {"ports": [{"port": 80}]},
+        }
+    )
+    assert svc["spec"]["clusterIP"].startswith("10.96.") and svc["spec"]["clusterIPs"] == [
+        svc["spec"]["clusterIP"]
+    ]

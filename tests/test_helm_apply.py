@@ -25,7 +25,13 @@ from tests.helm_support import (
 )
 from tests.kube_fixtures import HelmDouble
 from wizard.core import spec
-from wizard.core.events import GATEWAY_URL_LABEL, LogLine, Result, StepFinished
+from wizard.core.events import (
+    GATEWAY_URL_LABEL,
+    INGRESS_ADDRESS_LABEL,
+    LogLine,
+    Result,
+    StepFinished,
+)
 from wizard.core.profile import Profile
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
 from wizard.install.helm import HelmInstaller, flatten, write_values_file
@@ -48,6 +54,7 @@ def leave_pending(helm_double: HelmDouble) -> None:
         "app_version": "v1",
         "revision": 1,
         "status": "pending-install",
+        "description": "Initial install underway",  # what real helm records for it
         "updated": 0,
         "values": {},
     }
@@ -208,6 +215,9 @@ def test_the_dns_reminder_names_the_ingress_address(profile: Profile, fake_kube:
     )
     outcome = result(apply(profile))
     assert outcome.remedies[2] == f"DNS: point {HOST} at the ingress address 203.0.113.7."
+    # Every address the user must know travels in Result.urls, for the Done screen and the CLI.
+    assert outcome.url(GATEWAY_URL_LABEL) == f"https://{HOST}"
+    assert outcome.url(INGRESS_ADDRESS_LABEL) == "203.0.113.7"
 
 
 # what is already there
@@ -295,7 +305,8 @@ def test_helm_missing(
     outcome = result(events)
     assert not outcome.ok and "helm is not installed" in outcome.summary
     assert finished(events)["helm"].status == "failed"
-    assert any("helm.sh" in line for line in lines(events, "wizard"))
+    assert any("helm.sh" in remedy for remedy in outcome.remedies)  # in the Result, not a log line
+    assert not any("helm.sh" in line for line in lines(events, "wizard"))
     assert creates(fake_kube) == []
 
 
@@ -357,8 +368,8 @@ def test_namespace_present_but_forbidden(
     assert "not allowed to get secrets in namespace ai-gateway" in outcome.summary
     assert finished(events)["namespace"].detail.startswith("exists (assumed")
     assert any(
-        "RBAC permission to get secrets in namespace ai-gateway" in line
-        for line in lines(events, "wizard")
+        "RBAC permission to get secrets in namespace ai-gateway" in remedy
+        for remedy in outcome.remedies
     )
     assert helm_calls(helm_double.calls(), "upgrade") == []
 

@@ -61,9 +61,10 @@ OUR_FLAGS = {
     "-d", "--name", "--restart", "-p", "-e", "-v", "--label", "-i", "-n", "-f", "--install",
     "--version", "--wait", "--wait-for-jobs", "--atomic", "--all", "--fail", "--silent",
     "--show-error", "--retry", "--retry-connrefused", "--retry-delay",
+    "--force-update", "--rollback-on-failure", "-l",
 }
 OUR_PREFIXES = ("--cert=", "--key=", "--context=", "--kube-context=", "--from-file=", "--namespace=",
-                "--timeout=", "--for=")
+                "--timeout=", "--for=", "--version=", "--values=")
 
 
 def assert_no_option_injection(argvs: list[tuple[str, ...]]) -> None:

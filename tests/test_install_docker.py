@@ -396,6 +396,62 @@ def test_archive_is_loaded_with_progress_and_started(gateway: Gateway, docker_cl
 
 
 @pytest.mark.docker
+def test_a_gzipped_archive_is_loaded_in_one_pass_and_the_engine_names_what_it_held(gateway: Gateway, docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, standin_images: StandinImages, tmp_path: Path) -> None:
+    import gzip
+
+    repository = unique_copy(docker_client, docker_cleanup, standin_images.healthy)
+    plain = save_archive(docker_client, f"{repository}:{HEALTHY_TAG}", tmp_path / "gateway.tar")
+    archive = tmp_path / "gateway.tar.gz"
+    archive.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=1))
+    docker_client.images.remove(f"{repository}:{HEALTHY_TAG}")
+
+    wrong = gateway.profile(image=f"{repository}-other", image_archive=str(archive))
+    events = run(gateway.installer(wrong).apply(), gateway.name)
+    assert not result(events).ok
+    assert f"did not provide {repository}-other:{HEALTHY_TAG} (it held {repository}:{HEALTHY_TAG})" in result(events).summary
+    assert gateway.container() is None
+
+    docker_client.images.remove(f"{repository}:{HEALTHY_TAG}")
+    events = run(gateway.installer(gateway.profile(image=repository, image_archive=str(archive))).apply(), gateway.name)
+    assert result(events).ok, result(events).summary
+    sent = [event for event in events if isinstance(event, Progress) and event.key == "archive"]
+    assert sent[-1].current == archive.stat().st_size  # the compressed bytes, each sent once
+    assert gateway.healthy()
+
+
+@pytest.mark.docker
+def test_a_rebuilt_archive_with_an_unchanged_tag_is_loaded_again(gateway: Gateway, docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, standin_images: StandinImages, tmp_path: Path) -> None:
+    repository = unique_copy(docker_client, docker_cleanup, standin_images.healthy)
+    ref = f"{repository}:{HEALTHY_TAG}"
+    dockerfile = f"FROM {standin_images.healthy}\nRUN echo {uuid.uuid4().hex} > /build-id\n"
+    rebuilt, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), pull=False, rm=True, forcerm=True)
+    rebuilt.tag(repository, HEALTHY_TAG)
+    docker_cleanup.track_image(rebuilt.id)  # after the tag: removed once the tag is
+    archive = save_archive(docker_client, ref, tmp_path / "gateway.tar")
+    docker_client.images.get(standin_images.healthy).tag(repository, HEALTHY_TAG)  # the engine keeps the old build
+    old_id = docker_client.images.get(ref).id
+    profile = gateway.profile(image=repository, image_archive=str(archive))
+
+    events = run(gateway.installer(profile).apply(), gateway.name)
+
+    assert result(events).ok, result(events).summary
+    assert finished(events)["image"] == ["ok"]
+    assert docker_client.images.get(ref).id == rebuilt.id != old_id
+    assert any("another build" in text for text in lines(events, "wizard"))
+    again = run(gateway.installer(profile).apply(), gateway.name)  # same build now: nothing to load
+    assert result(again).ok and not result(again).changed
+    newer, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.replace("echo", "echo again").encode()), pull=False, rm=True, forcerm=True)
+    newer.tag(repository, HEALTHY_TAG)
+    docker_cleanup.track_image(newer.id)
+    save_archive(docker_client, ref, archive)  # rebuilt and copied again while the gateway runs
+    docker_client.images.get(rebuilt.id).tag(repository, HEALTHY_TAG)
+    third = run(gateway.installer(profile).apply(), gateway.name)
+    assert result(third).ok and result(third).changed, result(third).summary
+    assert finished(third)["image"] == ["ok"]
+    container = gateway.container()
+    assert container is not None and container.attrs["Image"] == newer.id
+
+@pytest.mark.docker
 def test_image_that_crashes_on_start(gateway: Gateway) -> None:
     events = run(gateway.installer(gateway.profile(tag="crash")).apply(), gateway.name)
 
@@ -475,6 +531,42 @@ def test_pull_from_a_registry_reports_per_layer_progress(gateway: Gateway, docke
     assert downloaded, layers
     assert all(len(event.key) == 12 for event in layers)  # short layer ids
     assert any("Downloaded newer image" in text for text in lines(events, "docker"))
+    assert gateway.healthy()
+
+
+@pytest.mark.docker
+def test_a_piped_apply_of_a_fresh_pull_prints_every_layer_state_and_never_falls_silent(gateway: Gateway, docker_client: docker.DockerClient, docker_cleanup: DockerCleanup, local_registry: LocalRegistry, standin_images: StandinImages) -> None:
+    repository = f"aigw-test/pull-{uuid.uuid4().hex[:8]}"
+    dockerfile = f"FROM {standin_images.healthy}\nRUN head -c 4000000 /dev/urandom > /a\nRUN head -c 3000000 /dev/urandom > /b\n"
+    built, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), pull=False, rm=True, forcerm=True)
+    built.tag(repository, HEALTHY_TAG)
+    remote = local_registry.push(docker_client, f"{repository}:{HEALTHY_TAG}", repository, HEALTHY_TAG)
+    docker_cleanup.track_image(remote)
+    for ref in (remote, f"{repository}:{HEALTHY_TAG}"):
+        docker_client.images.remove(ref)
+    gateway.save(gateway.profile(image=remote.rsplit(":", 1)[0]))
+
+    process = subprocess.Popen(
+        wizard_argv("apply", gateway.name, "--yes", "--skip-checks"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, text=True, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert process.stdout is not None
+    stamps, output = [time.monotonic()], []
+    for line in process.stdout:
+        stamps.append(time.monotonic())
+        output.append(line.rstrip("\n"))
+    assert process.wait(timeout=WAIT_LIMIT) == 0, "\n".join(output)
+    states = [line.split("] ", 1)[1] for line in output if line.startswith("    [pull] ")]
+    layers = {state.split(": ", 1)[0] for state in states}
+    assert len(layers) >= 2, output  # the two new layers at least, each by its short id
+    for layer in layers:
+        said = [state.split(": ", 1)[1] for state in states if state.startswith(f"{layer}: ")]
+        assert said[-1] in ("Pull complete", "Already exists"), said
+        assert len(said) == len(set(said)) or said.count("Downloading") <= 1  # one line per change
+    new = [layer for layer in layers if any(state == f"{layer}: Pull complete" for state in states)]
+    assert all(any(state == f"{layer}: Download complete" for state in states) for layer in new)
+    assert any("of" in line and "%" in line for line in output), output  # a progress line: bytes and percent
+    assert max(later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)) < 5.0
     assert gateway.healthy()
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.fakekube import FakeKube, write_kubeconfig
 from tests.kube_fixtures import wait_until
-from wizard.tools import kube
+from wizard.tools import kube, kubestream
 
 
 def test_contexts_are_listed_with_the_current_one(
@@ -153,7 +153,7 @@ def test_a_watch_sees_later_changes_and_stops_at_once(
 ) -> None:
     fake_kube.set_pod_phase("default", "old", "Running", True)
     cluster = kube.connect()
-    stream = kube.Stream()
+    stream = kubestream.Stream()
     seen: list[tuple[str, str]] = []
 
     def watch() -> None:
@@ -179,7 +179,7 @@ def test_a_watch_from_a_resource_version_skips_the_past(
     fake_kube.set_pod_phase("default", "old", "Running", True)
     cluster = kube.connect()
     listed = cluster.call("list", "pods", "default", cluster.core.list_namespaced_pod, "default")
-    stream = kube.Stream()
+    stream = kubestream.Stream()
     fake_kube.set_pod_phase("default", "new", "Pending", False)
     events = stream.watch(
         cluster,
@@ -199,7 +199,7 @@ def test_a_forbidden_watch_is_a_forbidden_error(kubeconfig: Path, fake_kube: Fak
     cluster = kube.connect()
     with pytest.raises(kube.Forbidden, match="not allowed to watch pods in namespace default"):
         next(
-            kube.Stream().watch(
+            kubestream.Stream().watch(
                 cluster, "pods", "default", cluster.core.list_namespaced_pod, "default"
             )
         )
@@ -210,7 +210,7 @@ def test_a_followed_log_streams_new_lines_until_stopped(
 ) -> None:
     fake_kube.set_pod_phase("default", "gw", "Running", True)
     fake_kube.append_log("default", "gw", "first")
-    stream = kube.Stream()
+    stream = kubestream.Stream()
     cluster = kube.connect()
     lines: list[str] = []
 
@@ -232,7 +232,7 @@ def test_a_stream_stopped_before_it_opens_yields_nothing(
 ) -> None:
     fake_kube.set_pod_phase("default", "gw", "Running", True)
     cluster = kube.connect()
-    stream = kube.Stream()
+    stream = kubestream.Stream()
     stream.stop()
     assert (
         list(stream.watch(cluster, "pods", "default", cluster.core.list_namespaced_pod, "default"))

@@ -88,13 +88,12 @@ def test_helm_plan_matches_the_reference_procedure() -> None:
         "kubectl", "-n", "ai-gateway", "create", "secret", "tls", "ai-gateway-tls",
         "--cert=/etc/aigw/tls.crt", "--key=/etc/aigw/tls.key",
     ] in argvs
-    assert ["helm", "repo", "add", "ai-gateway", profile.helm.repo_url] in argvs
+    # --force-update: a changed helm.repo_url re-points the repository instead of failing.
+    assert ["helm", "repo", "add", "--force-update", "ai-gateway", profile.helm.repo_url] in argvs
     assert ["helm", "repo", "update", "ai-gateway"] in argvs
     install = next(argv for argv in argvs if argv[:2] == ["helm", "upgrade"])
     assert install[2:5] == ["ai-gateway", "ai-gateway/ai-gateway", "--install"]
-    for flag in ("--version", "-f"):
-        assert flag in install
-    assert install[install.index("--version") + 1] == "0.1.1"
+    assert f"--values={plan.VALUES_FILE}" in install and "--version=0.1.1" in install
     for flag in ("--namespace=ai-gateway", "--timeout=300s", "--wait", "--wait-for-jobs", "--atomic"):
         assert flag in install
     assert not any(word.startswith("--set") for word in install)  # values go in a private file
@@ -106,7 +105,10 @@ def test_helm_plan_matches_the_reference_procedure() -> None:
     assert "image" in values and "repository" not in values["image"]
     assert "umask 077" in text
     wait = next(argv for argv in argvs if argv[:3] == ["kubectl", "wait", "pod"])
-    assert "--all" in wait and "--for=condition=Ready" in wait and "--namespace=ai-gateway" in wait
+    # The same pods apply and status look at: the chart's name and the release's instance label.
+    selector = wait[wait.index("-l") + 1]
+    assert selector == "app.kubernetes.io/name=ai-gateway,app.kubernetes.io/instance=ai-gateway"
+    assert "--all" not in wait and "--for=condition=Ready" in wait and "--namespace=ai-gateway" in wait
 
 
 def test_helm_plan_for_a_local_chart_and_private_registry_skips_the_repo(tmp_path: Path) -> None:
@@ -120,7 +122,8 @@ def test_helm_plan_for_a_local_chart_and_private_registry_skips_the_repo(tmp_pat
     assert not any(argv[:2] == ["helm", "repo"] for argv in argvs)
     install = next(argv for argv in argvs if argv[:2] == ["helm", "upgrade"])
     assert install[3] == str(tmp_path / "charts/ai-gateway-0.1.1.tgz")
-    assert "--version" not in install and "--kube-context=prod-eu" in install
+    assert not any(word.startswith("--version") for word in install)
+    assert "--kube-context=prod-eu" in install
     assert all(argv[1] == "--context=prod-eu" for argv in argvs if argv[0] == "kubectl")
     values = yaml.safe_load(next(step for step in steps if step.file_name).content)
     assert values["image"]["repository"] == "registry.corp.example:5000/mirror/model-gateway"

@@ -123,7 +123,10 @@ def test_a_tag_makes_the_version_optional() -> None:
 
 
 def test_helm_needs_tls_files_and_chart_settings() -> None:
-    profile = helm_profile(tls={"cert": "", "key": ""}, helm={"chart_version": ""})
+    # With no release known (a custom tag, no GitLab version) nothing can pick the chart.
+    profile = helm_profile(
+        gitlab={"version": ""}, gateway={"tag": "mirror-build"}, tls={"cert": "", "key": ""}, helm={"chart_version": ""}
+    )
     fields = {problem.field for problem in problems(profile)}
     assert {"tls.cert", "tls.key", "helm.chart_version"} <= fields
     local = helm_profile(helm={"chart": "./ai-gateway-0.1.1.tgz", "chart_version": "", "repo_url": ""})

@@ -196,7 +196,7 @@ def flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flow]:
 
 
 def step(app: Any) -> str:
-    return app.screen.STEP if isinstance(app.screen, WizardScreen) else type(app.screen).__name__
+    return app.screen.step.id if isinstance(app.screen, WizardScreen) else type(app.screen).__name__
 
 
 async def walk_the_wizard(evidence: Evidence, expected: list[str]) -> list[str]:

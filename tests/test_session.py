@@ -73,3 +73,42 @@ def test_the_tui_exits_cleanly_on_sighup(config_dir: Path) -> None:
     assert store.load("p").gateway.hostname == ""
     assert not list((config_dir / "profiles").glob(".*.tmp"))
 
+
+
+def test_one_step_registry_names_every_screen_and_derives_the_order() -> None:
+    import importlib
+
+    from wizard.session import FORM_STEPS, STEPS, get_step, steps_for
+
+    for step in STEPS:
+        module, _, name = step.screen.partition(":")
+        assert getattr(importlib.import_module(module), name).__name__ == name
+    assert FORM_STEPS == ("target", "gitlab", "gateway", "tls", "helm")
+    assert "helm" not in [s.id for s in steps_for("docker")] and "helm" in [s.id for s in steps_for("helm")]
+    assert get_step("install").title == "Install"
+
+
+def test_the_tls_gate_blocks_on_a_failed_finding_only() -> None:
+    from wizard.checks.base import CheckResult
+    from wizard.session import tls_gate
+
+    ok = CheckResult("tls.match", "Key matches", "pass", "", "", 1, None)
+    bad = CheckResult("tls.names", "Host name in certificate", "fail", "no SAN", "reissue", 1, "tls.cert")
+    assert tls_gate([ok]) is None and tls_gate([]) is None
+    assert "Host name in certificate" in (tls_gate([ok, bad]) or "")
+
+
+def test_profile_state_text_says_installed_failed_incomplete_or_invalid(config_dir: Path) -> None:
+    from wizard.core.profile import Profile
+
+    store.save(docker_profile(), "done")
+    store.save(Profile(), "new")
+    (config_dir / "profiles" / "bad.toml").write_text('target = "podman"\n')
+    entries = {entry.name: entry for entry in store.list_profiles()}
+    assert store.state_text(entries["done"]) == "ready"
+    assert store.state_text(entries["done"], {"command": "apply", "ok": True}) == "installed"
+    assert store.state_text(entries["done"], {"command": "apply", "ok": False}) == "install failed"
+    assert store.state_text(entries["new"]).startswith("incomplete (")
+    # Every problem counts: the bad target and the fields it leaves missing.
+    found = len(store.problems_of(config_dir / "profiles" / "bad.toml")[1])
+    assert found > 1 and store.state_text(entries["bad"]) == f"invalid ({found} problems)"

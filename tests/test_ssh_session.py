@@ -119,7 +119,7 @@ class Terminal:
         def focused() -> bool:
             nonlocal line
             line = self.tmux.cursor_line(connection.session)
-            return line.lstrip().startswith(label)
+            return line.lstrip(" ▸>").startswith(label)  # after the focus marker
 
         wait_until(focused, WAIT_S, f"the focus on {label!r}", lambda: f"cursor line: {line!r}")
 
@@ -228,28 +228,28 @@ def test_dropped_connection_keeps_every_value_and_resumes_at_the_gateway(
     terminal.wait_for(first, "must be a whole number")  # cleared before typing the new port
     terminal.type(first, "8052")
     terminal.wait_saved(first, "prod", "gateway.port", 8052)
-    terminal.wait_for(first, "Host port           8052")
+    terminal.wait_for(first, "Host port         8052")
 
     terminal.drop(first)
     data = saved(config_dir, "prod")
     assert data["target"] == "docker"
-    assert data["gitlab"] == {"url": "https://gitlab.example.com", "api_url": "", "version": "17.5.0"}
+    assert data["gitlab"] == {"url": "https://gitlab.example.com", "api_url": "", "version": "17.5.0", "offline_license": False}
     assert data["gateway"]["port"] == 8052 and data["gateway"]["hostname"] == ""
     assert_intact(config_dir, "prod")
 
     second = terminal.connect("tui", "prod")
     terminal.wait_for(second, "Gateway — profile prod", "✓ Target ✓ GitLab ● Gateway",
-                      "Host port           8052")
+                      "Host port         8052")
     terminal.wait_focus(second, "Host name")
     terminal.keys(second, "Escape")  # back one screen: the GitLab answers are all there
     terminal.wait_for(second, "GitLab — profile prod", "https://gitlab.example.com", "17.5.0",
                       "self-hosted-v17.5.0-ee")
     terminal.wait_focus(second, "GitLab URL")
     terminal.keys(second, "C-n")
-    terminal.wait_for(second, "Gateway — profile prod", "Host port           8052")
+    terminal.wait_for(second, "Gateway — profile prod", "Host port         8052")
     terminal.wait_focus(second, "Host name")
     terminal.type(second, "aigw.example.com")
-    terminal.wait_for(second, "Host name           aigw.example.com")
+    terminal.wait_for(second, "Host name         aigw.example.com")
     terminal.wait_saved(second, "prod", "gateway.hostname", "aigw.example.com")
 
     terminal.drop(second)  # and the line drops again, right after the last field

@@ -58,7 +58,7 @@ async def test_new_profile_to_review_saves_each_screen_as_entered(config_dir: Pa
         await type_into(pilot, "gitlab.url", "https://gitlab.example.com/")
         await type_into(pilot, "gitlab.version", "17.5.0")
         data = saved(config_dir, "prod")["gitlab"]
-        assert data == {"url": "https://gitlab.example.com", "api_url": "", "version": "17.5.0"}
+        assert data == {"url": "https://gitlab.example.com", "api_url": "", "version": "17.5.0", "offline_license": False}
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert screen_step(app) == "gateway"
@@ -334,3 +334,56 @@ async def test_duplicate_makes_an_equal_profile(config_dir: Path) -> None:
         await pilot.press(*"b", "enter")
         await pilot.pause()
     assert store.load("b").model_dump() == store.load("a").model_dump()
+
+
+async def test_screens_navigate_by_posting_messages(config_dir: Path) -> None:
+    from screens.messages import CloseSession, GoToStep
+
+    posted: list[object] = []
+
+    def hook(message: object) -> None:
+        # A message is seen at each node it bubbles through: count it once.
+        if isinstance(message, GoToStep | CloseSession) and all(message is not seen for seen in posted):
+            posted.append(message)
+
+    save_profile("p", docker_profile())
+    app = make_app("p", run_checks=canned_checks([r for r in FAILED_CHECKS if r.status != "fail"]))
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen_step(app) == "tls"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        app.goto("done")
+        await pilot.pause()
+        await pilot.press("ctrl+n")  # Finish
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ProfilesScreen"
+    assert posted == [GoToStep("tls"), GoToStep("preflight"), CloseSession()]
+
+
+async def test_the_tls_gate_blocks_next_and_its_message_goes_once_the_files_are_fixed(tmp_path: Path, config_dir: Path) -> None:
+    from tests.factories import helm_profile
+    from tests.helm_support import make_tls
+
+    tls = make_tls(tmp_path / "tls", host="aigw.example.com")
+    save_profile("p", helm_profile(gateway={"hostname": "aigw.example.com"}, tls={"cert": str(tls.cert), "key": ""}))
+    app = make_app("p")
+    async with app.run_test(size=SIZE) as pilot:
+        assert screen_step(app) == "tls"
+        await type_into(pilot, "tls.key", str(tls.other_key))  # a key of another certificate
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        status = app.screen.query_one("#nav-status")
+        assert screen_step(app) == "tls" and "certificate or key has a problem" in str(status.render())
+        await type_into(pilot, "tls.key", str(tls.key))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "has a problem" not in str(status.render())  # no stale message after the fix
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert screen_step(app) == "helm"

@@ -106,3 +106,88 @@ async def test_help_opens_on_every_step_and_closes(config_dir: Path) -> None:
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, HelpModal)
+
+
+async def test_log_pane_wraps_long_lines_and_keeps_following_after_pause_and_filter() -> None:
+    app = LogApp()
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(LogPane)
+        log = app.query_one(Log)
+        long_line = "[container] " + "y" * 200 + " END"
+        pane.add([long_line])
+        await pilot.pause()
+        rows = [log.lines[i] for i in range(log.line_count)]
+        assert len(rows) > 1 and "".join(row.strip() for row in rows).endswith("END")  # wrapped, nothing cut
+        assert all(len(row) <= log.scrollable_content_region.width for row in rows)
+
+        pane.add([f"[container] line {n}" for n in range(100)])
+        pane.toggle_pause()
+        pane.query_one("#log-filter").value = "line 9"
+        await pilot.pause()
+        pane.query_one("#log-filter").value = ""
+        log.scroll_home(animate=False, immediate=True)  # the user scrolled away meanwhile
+        pane.toggle_pause()
+        await pilot.pause()
+        pane.add(["[container] newest"])
+        await pilot.pause()
+        assert "following" in str(pane.query_one(".log-state").render())
+        assert log.is_vertical_scroll_end and log.lines[log.line_count - 1] == "[container] newest"
+
+
+async def test_escape_in_the_log_filter_closes_it_and_does_not_cancel(config_dir: Path) -> None:
+    from tests.test_tui_flow import SlowInstaller
+
+    save_profile("p", docker_profile())
+    installer = SlowInstaller()
+    app = make_app("p", run_checks=canned_checks([]), installer_for=installer)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("install")
+        await pilot.pause()
+        assert installer.started.wait(5)
+        await pilot.press("slash", *"line 7")
+        await pilot.pause()
+        pane = app.screen.query_one(LogPane)
+        assert pane.pattern == "line 7"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "InstallScreen"  # no "Cancel the install?" dialog
+        assert pane.pattern == "" and app.focused is pane.log
+        installer.cancel.set()
+        await app.workers.wait_for_complete()
+
+
+async def test_the_first_line_of_a_fast_install_is_on_screen(config_dir: Path) -> None:
+    from tests.tui_support import CannedInstaller
+    from wizard.core.events import LogLine, Result, StepFinished, StepStarted
+
+    save_profile("p", docker_profile())
+    events = [
+        StepStarted("container", "Start"), LogLine("container", "first line from the container"),
+        StepFinished("container", "ok"), Result(True, "healthy"),
+    ]
+    app = make_app("p", run_checks=canned_checks([]), installer_for=CannedInstaller(events))
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto("install")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        log = app.screen.query_one(LogPane).log
+        assert [log.lines[i] for i in range(log.line_count)] == ["[container] first line from the container"]
+
+
+async def test_file_picker_hidden_files_key_is_not_backspace(tmp_path: Path, config_dir: Path, monkeypatch) -> None:
+    (tmp_path / ".hidden.crt").write_text("x")
+    (tmp_path / "shown.crt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    save_profile("p", helm_profile(tls={"cert": "", "key": ""}))
+    app = make_app("p")
+    async with app.run_test(size=SIZE) as pilot:
+        cert_field = app.screen.query_one(f"#{field_id('tls.cert')}", FormField)
+        cert_field.post_message(FormField.Browse(cert_field))
+        await pilot.pause(0.3)
+        tree = app.screen.query_one("#picker-tree")
+        names = lambda: [str(node.label) for node in tree.root.children]  # noqa: E731
+        assert any("shown.crt" in name for name in names()) and not any(".hidden" in name for name in names())
+        await pilot.press("h")
+        await pilot.pause(0.3)
+        assert any(".hidden.crt" in name for name in names())
+        assert tree.path == tmp_path  # still here: the key did not go up a folder

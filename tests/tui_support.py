@@ -77,8 +77,8 @@ async def profiles_ready(pilot: Any) -> None:
 
 def screen_step(app: Any) -> str:
     """The wizard step showing (its id), or the class name of any other screen."""
-    step = getattr(app.screen, "STEP", None)
-    return step if isinstance(step, str) else type(app.screen).__name__
+    step = getattr(app.screen, "step", None)
+    return step.id if step is not None else type(app.screen).__name__
 
 
 async def type_into(pilot: Any, field: str, text: str) -> Any:

@@ -1,5 +1,5 @@
 """`python -m wizard` is the same as the `aigw-wizard` command."""
 
-from wizard.cli import main
+from wizard.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -7,55 +7,87 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.core import paths, store
+from wizard.core.events import Event, Result
 from wizard.core.profile import Profile, Target, problems, validate_field
+
+if TYPE_CHECKING:
+    from wizard.checks.base import CheckResult
+    from wizard.install import Installer
+
+
+ALL_TARGETS: tuple[Target, ...] = ("docker", "helm")
 
 
 @dataclass(frozen=True)
 class Step:
+    """One step of the wizard: the one registry the session and the app both derive from."""
+
     id: str
     title: str
+    screen: str
+    """The screen that shows it, as "module:Class" (named, not imported: no UI loads here)."""
     fields: tuple[str, ...] = ()
-    only_for: Target | None = None
+    """Profile fields the step edits; a form step is complete when none has a problem."""
+    targets: tuple[Target, ...] = ALL_TARGETS
+    form: bool = False
+    """Passed by filling it in (a form), rather than by running it (checks, install)."""
+    short: str = ""
+    """The step bar's abbreviation when the terminal is narrow."""
 
 
 STEPS: tuple[Step, ...] = (
-    Step("target", "Target", ("target",)),
-    Step("gitlab", "GitLab", ("gitlab.url", "gitlab.api_url", "gitlab.version")),
+    Step("target", "Target", "screens.target:TargetScreen", ("target",), form=True, short="Tgt"),
+    Step("gitlab", "GitLab", "screens.gitlab:GitLabScreen",
+         ("gitlab.url", "gitlab.api_url", "gitlab.version"), form=True, short="GL"),
     Step(
         "gateway",
         "Gateway",
+        "screens.gateway:GatewayScreen",
         (
             "gateway.hostname", "gateway.port", "gateway.image", "gateway.tag",
             "gateway.image_archive", "gateway.ca_bundle", "gateway.auth_bypass",
             "gateway.extra_env", "docker.container_name", "docker.restart_policy",
         ),
+        form=True,
+        short="Gw",
     ),
-    Step("tls", "TLS", ("tls.cert", "tls.key")),
+    Step("tls", "TLS", "screens.tls:TLSScreen", ("tls.cert", "tls.key"), form=True, short="TLS"),
     Step(
         "helm",
         "Helm",
+        "screens.helm:HelmScreen",
         (
             "helm.kube_context", "helm.namespace", "helm.release", "helm.chart",
             "helm.chart_version", "helm.repo_url", "helm.ingress_class", "helm.tls_secret",
             "helm.timeout",
         ),
-        only_for="helm",
+        targets=("helm",),
+        form=True,
+        short="Helm",
     ),
-    Step("preflight", "Checks"),
-    Step("review", "Review"),
-    Step("install", "Install"),
-    Step("done", "Done"),
+    Step("preflight", "Checks", "screens.preflight:PreflightScreen", short="Chk"),
+    Step("review", "Review", "screens.review:ReviewScreen", short="Rev"),
+    Step("install", "Install", "screens.install:InstallScreen", short="Inst"),
+    Step("done", "Done", "screens.done:DoneScreen", short="Done"),
 )
-FORM_STEPS = ("target", "gitlab", "gateway", "tls", "helm")
+FORM_STEPS = tuple(step.id for step in STEPS if step.form)
+_BY_ID = {step.id: step for step in STEPS}
+
+
+def get_step(step_id: str) -> Step:
+    """The step with this id (KeyError for an unknown one)."""
+    return _BY_ID[step_id]
 
 
 def steps_for(target: Target | None) -> list[Step]:
-    return [step for step in STEPS if step.only_for in (None, target)]
+    return [step for step in STEPS if target in step.targets or (target is None and step.targets == ALL_TARGETS)]
 
 
 def step_of_field(field: str) -> str | None:
@@ -73,25 +105,82 @@ def _to_int(raw: Any) -> int | str:
 
 _CONVERTERS = {"gateway.port": _to_int}
 
+RunChecks = Callable[[Profile, str], Iterator["CheckResult"]]
+InstallerFor = Callable[[Profile, str, threading.Event], "Installer"]
+
+
+def run_apply(profile: Profile, name: str, cancel: threading.Event, installer_for: InstallerFor | None = None) -> Iterator[Event]:
+    """The install run: the installer's events, each recorded in the journal as it passes.
+
+    The ONE place the TUI wires journal and installer together; `wizard/install/run.py`
+    (shared with the CLI) replaces it once it lands.
+    """
+    from wizard.core.journal import Journal
+
+    if installer_for is None:
+        from wizard.install import installer_for as default_installer_for
+
+        installer_for = default_installer_for
+    journal = Journal(name, "apply")
+    yield from journal.follow(installer_for(profile, name, cancel).apply())
+
+
+@dataclass(frozen=True)
+class Engines:
+    """What a session runs: the real checks and installers unless tests or demos hand in others."""
+
+    run_checks: RunChecks | None = None
+    installer_for: InstallerFor | None = None
+
+    def checks(self, profile: Profile, name: str) -> Iterator[CheckResult]:
+        if self.run_checks is not None:
+            return self.run_checks(profile, name)
+        from wizard.checks import run_checks
+
+        return run_checks(profile, name)
+
+    def apply(self, profile: Profile, name: str, cancel: threading.Event) -> Iterator[Event]:
+        return run_apply(profile, name, cancel, self.installer_for)
+
+
+def tls_findings(profile: Profile) -> list[CheckResult]:
+    """The TLS checks on the profile's certificate and key, now (local files only); [] until both are set."""
+    if not (profile.tls.cert and profile.tls.key):
+        return []
+    from wizard.checks.tls import inspect_tls
+
+    return inspect_tls(profile.resolve(profile.tls.cert), profile.resolve(profile.tls.key), profile.gateway.hostname)
+
+
+def tls_gate(findings: list[CheckResult]) -> str | None:
+    """Why the TLS step may not be passed with these findings, in plain words (None: it may)."""
+    failed = [finding.title for finding in findings if finding.status == "fail"]
+    if failed:
+        return "The certificate or key has a problem (" + ", ".join(failed) + "): see the findings above"
+    return None
+
 
 class WizardSession:
     """One profile being edited: every valid change is written to disk at once."""
 
-    def __init__(self, name: str, path: Path, profile: Profile) -> None:
+    def __init__(self, name: str, path: Path, profile: Profile, engines: Engines | None = None) -> None:
         self.name = name
         self.path = path
         self.profile = profile
+        self.engines = engines or Engines()
+        self.result: Result | None = None
+        """How the last install of this session ended (the Done screen shows its addresses)."""
 
     @classmethod
-    def open(cls, ref: str) -> WizardSession:
+    def open(cls, ref: str, engines: Engines | None = None) -> WizardSession:
         """Load a saved profile (raises store.ProfileError with a one-line reason)."""
         path = store.resolve(ref)
-        return cls(store.name_of(path), path, store.load(path))
+        return cls(store.name_of(path), path, store.load(path), engines)
 
     @classmethod
-    def create(cls, name: str) -> WizardSession:
+    def create(cls, name: str, engines: Engines | None = None) -> WizardSession:
         path = store.create(name)
-        session = cls(name, path, store.load(path))
+        session = cls(name, path, store.load(path), engines)
         session._write_confirmed(set())  # from now on, resume where the user left off
         return session
 
@@ -143,9 +232,17 @@ class WizardSession:
             self.profile = updated
         return None
 
+    def checks(self) -> Iterator[CheckResult]:
+        """The preflight checks on the profile as it is now, one result as each finishes."""
+        return self.engines.checks(self.profile, self.name)
+
+    def apply(self, cancel: threading.Event) -> Iterator[Event]:
+        """Install (or bring in line) the profile as it is now; the last event is the `Result`."""
+        return self.engines.apply(self.profile, self.name, cancel)
+
     def step_problems(self, step_id: str) -> list[str]:
-        step = next(step for step in STEPS if step.id == step_id)
-        return [str(problem) for problem in problems(self.profile) if problem.field in step.fields]
+        fields = get_step(step_id).fields
+        return [str(problem) for problem in problems(self.profile) if problem.field in fields]
 
     def step_complete(self, step_id: str) -> bool:
         if step_id not in FORM_STEPS:

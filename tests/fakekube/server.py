@@ -4,6 +4,14 @@ It speaks the real REST paths and JSON (lists, ``Status`` errors, watches as chu
 newline-delimited JSON, followed pod logs), binds to 127.0.0.1 on an ephemeral port and offers
 thread-safe helpers so a test can shape cluster state while the code under test watches it.
 A ``/_fake/`` HTTP control endpoint exposes the same helpers to other processes (the helm double).
+
+It is also good enough for real helm 3 and 4 (tests/test_helm_real.py): OpenAPI v3 documents
+whose PATCH operations take ``fieldValidation`` (so helm validates on the server, and the fake
+rejects unknown fields under ``Strict``), protobuf request bodies for Secrets (helm's release
+storage), strategic merge patch by patch-merge keys (helm 3 upgrades), server-side apply (helm 4),
+streaming-list watches ending in a bookmark (helm 4's kstatus), cluster IPs for Services, and —
+with ``FakeKube(controllers=True)`` — a Deployment controller whose pods turn Ready at once
+(unless the pod template says ``fakekube.test/ready: "false"``) and garbage collection.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import base64
 import bisect
 import builtins
 import copy
+import hashlib
 import json
 import re
 import secrets
@@ -28,6 +37,10 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl, urlsplit
+
+import yaml
+
+from tests.fakekube import openapi, protobuf
 
 Obj = dict[str, Any]
 Predicate = Callable[[Obj], bool]
@@ -53,6 +66,10 @@ REASONS = {
     503: "ServiceUnavailable",
     504: "Timeout",
 }
+#: Kinds whose metadata.generation counts spec changes (the rest leave it unset here).
+_GENERATED = frozenset({"deployments", "replicasets"})
+#: Pod-template annotation: "false" makes the fake kubelet crash-loop the Deployment's pods.
+NOT_READY_ANNOTATION = "fakekube.test/ready"
 _LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
@@ -89,6 +106,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("serviceaccounts", "ServiceAccount", "", "v1", True),
     Resource("persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", True),
     Resource("deployments", "Deployment", "apps", "v1", True),
+    Resource("replicasets", "ReplicaSet", "apps", "v1", True),
     Resource("ingressclasses", "IngressClass", "networking.k8s.io", "v1", False),
     Resource("ingresses", "Ingress", "networking.k8s.io", "v1", True),
 )
@@ -266,6 +284,99 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+#: patchMergeKey of the list fields that strategic merge patch merges by key (from the API types);
+#: other lists are replaced whole. ``ports`` merges by containerPort in pods, by port in Services.
+MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath",
+    "imagePullSecrets": "name",
+    "hostAliases": "ip",
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "topologySpreadConstraints": "topologyKey",
+    "resourceClaims": "name",
+}
+_PRIMITIVE_MERGE_LISTS = frozenset({"finalizers"})
+
+
+def _merge_key(field: str, items: builtins.list[Any]) -> str | None:
+    if field == "ports":
+        return "containerPort" if any("containerPort" in i for i in items) else "port"
+    return MERGE_KEYS.get(field)
+
+
+def strategic_merge_patch(target: Any, patch: Any) -> Any:
+    """Strategic merge patch as kubectl and helm 3 send it (three-way diffs of typed objects).
+
+    Lists of objects with a patch merge key merge element by element (``$patch: delete``
+    removes one, ``$setElementOrder/<field>`` orders them); ``$retainKeys``, ``$patch: replace``
+    and ``$deleteFromPrimitiveList/<field>`` are honoured; other lists are replaced.
+    """
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if patch.get("$patch") == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    orders: dict[str, builtins.list[Any]] = {}
+    for key, value in patch.items():
+        if key == "$patch":
+            continue
+        if key == "$retainKeys":
+            keep = set(value) | {k for k in patch if not k.startswith("$")}
+            result = {k: v for k, v in result.items() if k in keep}
+        elif key.startswith("$setElementOrder/"):
+            orders[key.split("/", 1)[1]] = value
+        elif key.startswith("$deleteFromPrimitiveList/"):
+            field = key.split("/", 1)[1]
+            result[field] = [v for v in result.get(field) or [] if v not in value]
+        elif value is None:
+            result.pop(key, None)
+        elif isinstance(value, list) and key in _PRIMITIVE_MERGE_LISTS:
+            current = builtins.list(result.get(key) or [])
+            result[key] = current + [v for v in value if v not in current]
+        elif isinstance(value, list) and isinstance(result.get(key), list):
+            merge_key = _merge_key(key, [i for i in value + result[key] if isinstance(i, dict)])
+            result[key] = _merge_list(result[key], value, merge_key)
+        else:
+            result[key] = strategic_merge_patch(result.get(key), value)
+    for field, order in orders.items():
+        merge_key = _merge_key(field, [i for i in order if isinstance(i, dict)])
+        if merge_key is None or not isinstance(result.get(field), list):
+            continue
+        rank = {o.get(merge_key): n for n, o in enumerate(order) if isinstance(o, dict)}
+        result[field] = sorted(
+            result[field], key=lambda item: rank.get(item.get(merge_key), len(rank))
+        )
+    return result
+
+
+def _merge_list(
+    current: builtins.list[Any], patch: builtins.list[Any], merge_key: str | None
+) -> builtins.list[Any]:
+    if merge_key is None or not all(isinstance(i, dict) for i in current + patch):
+        return [i for i in copy.deepcopy(patch) if not (isinstance(i, dict) and "$patch" in i)]
+    if any(i.get("$patch") == "replace" for i in patch):
+        return [copy.deepcopy(i) for i in patch if "$patch" not in i]
+    merged = copy.deepcopy(current)
+    for item in patch:
+        index = next(
+            (n for n, c in enumerate(merged) if c.get(merge_key) == item.get(merge_key)), None
+        )
+        if item.get("$patch") == "delete":
+            if index is not None:
+                del merged[index]
+        elif index is None:
+            merged.append(strategic_merge_patch({}, item))
+        else:
+            merged[index] = strategic_merge_patch(merged[index], item)
+    return merged
+
+
 def json_patch(doc: Obj, ops: builtins.list[Obj]) -> Obj:
     """RFC 6902 ``add``/``remove``/``replace``/``test``, the subset the client ever sends."""
     doc = copy.deepcopy(doc)
@@ -415,7 +526,13 @@ def _apply_defaults(res: Resource, obj: Obj) -> None:
         for key, value in (obj.pop("stringData", None) or {}).items():
             obj.setdefault("data", {})[key] = base64.b64encode(str(value).encode()).decode()
     elif res.plural == "services":
-        obj.setdefault("spec", {}).setdefault("type", "ClusterIP")
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
+            # What the service IP allocator would hand out; helm's --wait waits for it.
+            octets = hashlib.sha256(obj["metadata"]["name"].encode()).digest()[:2]
+            spec["clusterIP"] = f"10.96.{octets[0]}.{octets[1] or 1}"
+            spec["clusterIPs"] = [spec["clusterIP"]]
 
 
 def _validate(res: Resource, obj: Obj) -> None:
@@ -455,8 +572,12 @@ class FakeKube:
         self,
         k8s_version: str = "v1.30.2",
         namespaces: Iterable[str] = ("default", "kube-system", "kube-public", "kube-node-lease"),
+        controllers: bool = False,
     ) -> None:
         self.k8s_version = k8s_version
+        #: Run the Deployment controller, the scheduler/kubelet and garbage collection (below).
+        self.controllers = controllers
+        self._reconciling = False
         self._cond = threading.Condition()
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {r.plural: {} for r in RESOURCES}
         self._history: builtins.list[_Change] = []
@@ -726,7 +847,160 @@ class FakeKube:
             self._objects[res.plural][key] = obj
         self._history.append(_Change(self._rv, change, res.plural, key[0], copy.deepcopy(obj)))
         self._cond.notify_all()
+        if self.controllers and not self._reconciling and res.plural == "deployments":
+            if change != "DELETED":
+                self._reconciling = True
+                try:
+                    obj = self._reconcile_deployment(obj)
+                finally:
+                    self._reconciling = False
         return copy.deepcopy(obj)
+
+    # controllers; callers hold self._cond
+
+    def _owned_by(self, plural: str, owner: Obj) -> builtins.list[Obj]:
+        uid = owner["metadata"]["uid"]
+        return [
+            obj
+            for obj in self._objects[plural].values()
+            if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
+        ]
+
+    def _collect_garbage(self, owner: Obj) -> None:
+        """Background cascading deletion: what the garbage collector does after a DELETE."""
+        for plural in ("replicasets", "pods"):
+            for obj in self._owned_by(plural, owner):
+                self._collect_garbage(obj)
+                self._commit("DELETED", resource_for(plural), copy.deepcopy(obj))
+
+    def _reconcile_deployment(self, dep: Obj) -> Obj:
+        """The Deployment controller, scheduler and kubelet in one synchronous step.
+
+        One ReplicaSet per pod template (named by its hash, older ones removed with their
+        pods), ``spec.replicas`` pods that are Running and Ready at once — unless the pod
+        template carries the annotation ``fakekube.test/ready: "false"``, whose pods crash-loop
+        — and a Deployment status that helm 3's readiness check and helm 4's kstatus read.
+        """
+        meta, spec = dep["metadata"], dep.get("spec") or {}
+        ns, name = meta["namespace"], meta["name"]
+        replicas = int(spec.get("replicas", 1))
+        template = copy.deepcopy(spec.get("template") or {})
+        template_meta = template.setdefault("metadata", {})
+        digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+        rs_res, pod_res = resource_for("replicasets"), resource_for("pods")
+        rs_name = f"{name}-{digest}"
+        for old in self._owned_by("replicasets", dep):
+            if old["metadata"]["name"] != rs_name:
+                self._collect_garbage(old)
+                self._commit("DELETED", rs_res, copy.deepcopy(old))
+        labels = {**(template_meta.get("labels") or {}), "pod-template-hash": digest}
+        template_meta["labels"] = labels
+
+        def owner(obj: Obj, kind: str) -> builtins.list[Obj]:
+            return [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": kind,
+                    "name": obj["metadata"]["name"],
+                    "uid": obj["metadata"]["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ]
+
+        rs = self._objects["replicasets"].get((ns, rs_name))
+        if rs is None:
+            selector = copy.deepcopy(spec.get("selector") or {})
+            selector.setdefault("matchLabels", {})["pod-template-hash"] = digest
+            rs = self._create(
+                rs_res,
+                ns,
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": rs_name,
+                        "namespace": ns,
+                        "labels": labels,
+                        "ownerReferences": owner(dep, "Deployment"),
+                    },
+                    "spec": {"replicas": replicas, "selector": selector, "template": template},
+                },
+                False,
+                False,
+            )
+        ready = (template_meta.get("annotations") or {}).get(NOT_READY_ANNOTATION) != "false"
+        pods = sorted(self._owned_by("pods", rs), key=lambda p: p["metadata"]["name"])
+        for extra in pods[replicas:]:
+            self._commit("DELETED", pod_res, copy.deepcopy(extra))
+        node = next(iter(sorted(self._objects["nodes"])), ("", ""))[1]
+        for _ in range(replicas - len(pods)):
+            pod: Obj = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"{rs_name}-{secrets.token_hex(3)[:5]}",
+                    "namespace": ns,
+                    "labels": dict(labels),
+                    "annotations": dict(template_meta.get("annotations") or {}),
+                    "ownerReferences": owner(rs, "ReplicaSet"),
+                },
+                "spec": {**copy.deepcopy(template.get("spec") or {}), "nodeName": node},
+            }
+            if ready:
+                pod["status"] = pod_status(pod, "Running", True)
+            else:
+                pod["status"] = pod_status(pod, "Running", False, "CrashLoopBackOff", 1)
+            self._create(pod_res, ns, pod, False, False)
+        ready_count = replicas if ready else 0
+        counts = {
+            "replicas": replicas,
+            "readyReplicas": ready_count,
+            "availableReplicas": ready_count,
+        }
+        rs_now = copy.deepcopy(self._objects["replicasets"][(ns, rs_name)])
+        rs_now["status"] = {
+            **counts,
+            "fullyLabeledReplicas": replicas,
+            "observedGeneration": rs_now["metadata"]["generation"],
+        }
+        self._commit("MODIFIED", rs_res, rs_now)
+        now = now_rfc3339()
+        available = ready_count >= replicas
+        dep_now = copy.deepcopy(self._objects["deployments"][(ns, name)])
+        dep_now["status"] = {
+            **counts,
+            "observedGeneration": dep_now["metadata"]["generation"],
+            "updatedReplicas": replicas,
+            "unavailableReplicas": replicas - ready_count,
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": "True" if available else "False",
+                    "reason": "MinimumReplicasAvailable"
+                    if available
+                    else "MinimumReplicasUnavailable",
+                    "message": "Deployment has minimum availability."
+                    if available
+                    else "Deployment does not have minimum availability.",
+                    "lastUpdateTime": now,
+                    "lastTransitionTime": now,
+                },
+                {
+                    "type": "Progressing",
+                    "status": "True",
+                    "reason": "NewReplicaSetAvailable" if available else "ReplicaSetUpdated",
+                    "message": f'ReplicaSet "{rs_name}" '
+                    + ("has successfully progressed." if available else "is progressing."),
+                    "lastUpdateTime": now,
+                    "lastTransitionTime": now,
+                },
+            ],
+        }
+        if not ready_count:
+            for key in ("readyReplicas", "availableReplicas"):
+                dep_now["status"].pop(key)
+        return self._commit("MODIFIED", resource_for("deployments"), dep_now)
 
     def _check_namespace(self, res: Resource, ns: str | None) -> None:
         if res.namespaced and ("", ns) not in self._objects["namespaces"]:
@@ -770,6 +1044,8 @@ class FakeKube:
         _apply_defaults(res, obj)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
+        if res.plural in _GENERATED:
+            meta["generation"] = 1
         meta.pop("resourceVersion", None)
         if dry_run:
             return obj
@@ -803,11 +1079,44 @@ class FakeKube:
         for key in ("namespace", "uid", "creationTimestamp"):
             if key in current["metadata"]:
                 meta[key] = current["metadata"][key]
-        _validate(res, obj)
+        if res.plural in _GENERATED:
+            generation = current["metadata"].get("generation", 1)
+            meta["generation"] = generation + (obj.get("spec") != current.get("spec"))
+            if self.controllers and not self._reconciling:
+                # status is a subresource: writes to the object itself leave it alone.
+                obj.pop("status", None)
+                if "status" in current:
+                    obj["status"] = copy.deepcopy(current["status"])
         _apply_defaults(res, obj)
         if dry_run:
             return obj
         return self._commit("MODIFIED", res, obj)
+
+    def _apply(
+        self, res: Resource, ns: str | None, name: str, body: Any, dry_run: bool
+    ) -> tuple[int, Obj]:
+        """Server-side apply with one field manager (how helm 4 installs and upgrades).
+
+        The applied configuration becomes the object (fields it no longer names go, as they
+        would for their only manager); server-owned metadata, defaults and status stay.
+        """
+        if not isinstance(body, dict):
+            raise ApiError(400, "apply patch must be an object")
+        body = copy.deepcopy(body)
+        body.setdefault("metadata", {})["name"] = name
+        current = self._objects[res.plural].get(_key(res, ns, name))
+        if current is None:
+            return 201, self._create(res, ns, body, True, dry_run)
+        for key in ("uid", "creationTimestamp", "resourceVersion", "generation"):
+            if key in current["metadata"]:
+                body["metadata"][key] = current["metadata"][key]
+        if "status" in current:
+            body["status"] = copy.deepcopy(current["status"])
+        if res.plural == "services":
+            for key in ("clusterIP", "clusterIPs"):
+                if key in current.get("spec", {}):
+                    body.setdefault("spec", {}).setdefault(key, current["spec"][key])
+        return 200, self._update(res, ns, name, body, dry_run)
 
     def _delete(self, res: Resource, ns: str | None, name: str, dry_run: bool) -> Obj:
         current = self._existing(res, ns, name)
@@ -822,6 +1131,8 @@ class FakeKube:
                     ]
                     for obj in doomed:
                         self._commit("DELETED", other, copy.deepcopy(obj))
+            if self.controllers:
+                self._collect_garbage(current)
             self._commit("DELETED", res, copy.deepcopy(current))
         return {
             "kind": "Status",
@@ -1100,7 +1411,29 @@ class FakeKube:
             return {"kind": "APIGroup", "apiVersion": "v1", **group(parts[1])}
         if len(parts) == 3 and parts[0] == "apis" and f"{parts[1]}/{parts[2]}" in groups:
             return resource_list(f"{parts[1]}/{parts[2]}")
+        if parts[:2] == ["openapi", "v3"]:
+            return self._openapi_v3("/".join(parts[2:]), groups)
         return None
+
+    def _openapi_v3(self, prefix: str, groups: Mapping[str, builtins.list[Resource]]) -> Any:
+        """``/openapi/v3`` (the index of group/version documents) or one such document."""
+        docs = {
+            ("api/" if "/" not in gv else "apis/") + gv: openapi.group_version_doc(
+                ("api/" if "/" not in gv else "apis/") + gv,
+                [(r.group, r.version, r.kind, r.plural, r.namespaced) for r in members],
+            )
+            for gv, members in groups.items()
+        }
+        if not prefix:
+            return {
+                "paths": {
+                    path: {"serverRelativeURL": f"/openapi/v3/{path}?hash={openapi.doc_hash(doc)}"}
+                    for path, doc in docs.items()
+                }
+            }
+        if prefix in docs:
+            return docs[prefix]
+        raise ApiError(404, "the server could not find the requested resource")
 
 
 def _parse_resource_path(
@@ -1213,9 +1546,22 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if not raw:
             return None
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if content_type == "application/vnd.kubernetes.protobuf":
+            try:
+                return protobuf.decode_object(raw)
+            except protobuf.ProtobufError as exc:
+                raise ApiError(
+                    415, f"the body of the request could not be decoded: {exc}"
+                ) from None
         try:
             return json.loads(raw)
         except ValueError as exc:
+            if content_type == "application/apply-patch+yaml":
+                try:
+                    return yaml.safe_load(raw)
+                except yaml.YAMLError:
+                    pass
             raise ApiError(400, f"invalid JSON body: {exc}") from None
 
     def _dispatch(self, method: str) -> None:
@@ -1285,6 +1631,7 @@ class _Handler(BaseHTTPRequestHandler):
                 fake._check_fault("create", res.plural, ns, None)
                 if not isinstance(body, dict):
                     raise ApiError(400, "request body must be a JSON object")
+                self._check_fields(res, body, query)
                 with fake._cond:
                     created = fake._create(res, ns, body, True, dry_run)
                 self._send_json(201, created)
@@ -1299,21 +1646,27 @@ class _Handler(BaseHTTPRequestHandler):
             fake._check_fault("update", res.plural, ns, name)
             if not isinstance(body, dict):
                 raise ApiError(400, "request body must be a JSON object")
+            self._check_fields(res, body, query)
             with fake._cond:
                 obj = fake._update(res, ns, name, body, dry_run)
             self._send_json(200, obj)
         elif method == "PATCH":
             fake._check_fault("patch", res.plural, ns, name)
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            self._check_fields(res, body, query)
+            if content_type == "application/apply-patch+yaml":
+                with fake._cond:
+                    code, applied = fake._apply(res, ns, name, body, dry_run)
+                self._send_json(code, applied)
+                return
             with fake._cond:
                 current = copy.deepcopy(fake._existing(res, ns, name))
                 if content_type == "application/json-patch+json" and isinstance(body, list):
                     patched = json_patch(current, body)
-                elif content_type in (
-                    "application/merge-patch+json",
-                    "application/strategic-merge-patch+json",
-                ):
+                elif content_type == "application/merge-patch+json":
                     patched = merge_patch(current, body)
+                elif content_type == "application/strategic-merge-patch+json":
+                    patched = strategic_merge_patch(current, body)
                 else:
                     raise ApiError(
                         415, f"the body of the request was in an unknown format: {content_type}"
@@ -1329,6 +1682,24 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(405, "the server does not allow this method on the requested resource")
 
     @staticmethod
+    def _check_fields(res: Resource, body: Any, query: Mapping[str, str]) -> None:
+        """``fieldValidation=Strict``: unknown fields are a 400, as the real decoder answers."""
+        if query.get("fieldValidation") != "Strict" or not isinstance(body, dict):
+            return
+        unknown = [
+            path
+            for path in openapi.unknown_fields(body, res.version, res.kind, res.group)
+            if not path.split(".")[-1].startswith("$")  # patch directives
+        ]
+        if unknown:
+            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+            raise ApiError(
+                400,
+                f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                f"strict decoding error: {listed}",
+            )
+
+    @staticmethod
     def _matcher(query: Mapping[str, str]) -> Predicate:
         labels = parse_label_selector(query.get("labelSelector", ""))
         fields = parse_field_selector(query.get("fieldSelector", ""))
@@ -1340,7 +1711,25 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT_S)
         deadline = time.monotonic() + timeout
-        events, cursor = fake._watch_start(res, ns, query.get("resourceVersion"), match)
+        initial = query.get("sendInitialEvents") == "true"
+        rv = None if initial else query.get("resourceVersion")
+        events, cursor = fake._watch_start(res, ns, rv, match)
+        if initial:
+            # Streaming list (client-go's WatchList): the current state as ADDED events, then a
+            # bookmark that says they are complete.
+            events.append(
+                {
+                    "type": "BOOKMARK",
+                    "object": {
+                        "kind": res.kind,
+                        "apiVersion": res.api_version,
+                        "metadata": {
+                            "resourceVersion": str(cursor),
+                            "annotations": {"k8s.io/initial-events-end": "true"},
+                        },
+                    },
+                }
+            )
         try:
             self._start_stream("application/json")
             closing = False

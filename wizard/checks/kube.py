@@ -9,14 +9,13 @@ server-side dry runs.
 
 from __future__ import annotations
 
-import base64
 import shutil
 from collections.abc import Callable
 from functools import wraps
 
 from wizard.checks.base import CheckContext, Outcome, check
 from wizard.core.profile import Profile
-from wizard.tools import kube
+from wizard.tools import helm, kube
 
 MIN_NODE_MEMORY = 512 * 1024**2  # the reference's minimum for the gateway
 CHECK_TIMEOUT: tuple[float, float] = (1.0, 1.5)
@@ -56,23 +55,17 @@ def _on_cluster(
 def helm_binary(context: CheckContext) -> Outcome:
     path = shutil.which("helm")
     if path is None:
-        return Outcome(
-            "fail",
-            "helm is not on PATH",
-            "install Helm 3.11 or later: https://helm.sh/docs/intro/install/",
-        )
+        return Outcome("fail", "helm is not on PATH", helm.INSTALL_HELM)
     return Outcome("pass", path)
 
 
 @check("helm.version", "Helm is 3.11 or later", targets=("helm",), timeout=2.8)
 def helm_version(context: CheckContext) -> Outcome:
-    from wizard.install.helm import HelmError, helm_version
-
     if shutil.which("helm") is None:
         return Outcome("skip", "helm is not installed (see helm.binary)")
     try:
-        return Outcome("pass", f"helm {helm_version()}")
-    except HelmError as error:
+        return Outcome("pass", f"helm {helm.helm_version()}")
+    except helm.HelmError as error:
         return Outcome("fail", error.message, error.remedy)
 
 
@@ -250,35 +243,24 @@ def namespace(context: CheckContext, cluster: kube.Cluster) -> Outcome:
 )
 @_on_cluster
 def tls_secret(context: CheckContext, cluster: kube.Cluster) -> Outcome:
-    helm, tls = context.profile.helm, context.profile.tls
+    settings, tls = context.profile.helm, context.profile.tls
+    name, namespace = settings.tls_secret, settings.namespace
     try:
         secret = cluster.call(
-            "get",
-            "secrets",
-            helm.namespace,
-            cluster.core.read_namespaced_secret,
-            helm.tls_secret,
-            helm.namespace,
+            "get", "secrets", namespace, cluster.core.read_namespaced_secret, name, namespace
         )
     except kube.NotFound:
-        return Outcome(
-            "pass",
-            f"{helm.tls_secret} does not exist yet; apply creates it from tls.cert and tls.key",
-        )
+        return Outcome("pass", f"{name} does not exist yet; apply creates it from tls.cert and tls.key")
     try:
-        files = {
-            "tls.crt": context.profile.resolve(tls.cert).read_bytes(),
-            "tls.key": context.profile.resolve(tls.key).read_bytes(),
-        }
+        files = kube.tls_secret_data(
+            context.profile.resolve(tls.cert).read_bytes(), context.profile.resolve(tls.key).read_bytes()
+        )
     except OSError:
         return Outcome("skip", "tls.cert or tls.key cannot be read (see tls.files)")
-    present = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
-    if secret.type == "kubernetes.io/tls" and all(
-        present.get(key) == value for key, value in files.items()
-    ):
-        return Outcome("pass", f"{helm.tls_secret} exists and matches tls.cert and tls.key")
+    if kube.secret_matches(secret, kube.TLS_SECRET_TYPE, files):
+        return Outcome("pass", f"{name} exists and matches tls.cert and tls.key")
     return Outcome(
         "warn",
-        f"{helm.tls_secret} exists but differs from tls.cert/tls.key",
+        f"{name} exists but differs from tls.cert/tls.key",
         "apply replaces it with the files; change helm.tls_secret if another ingress uses it",
     )

@@ -8,8 +8,6 @@ TLS checks skip (pointing at it) rather than fail again for the same cause.
 
 from __future__ import annotations
 
-import ipaddress
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,10 +21,21 @@ from wizard.checks.base import (
     Outcome,
     check,
     file_problem,
-    is_ip,
     run_sync,
 )
 from wizard.core.paths import expand_user
+from wizard.tools.tls import (
+    covers,
+    is_ca,
+    issuer_of,
+    load_key,
+    name_matches,
+    names_of,
+    parse_certificates,
+    public_der,
+)
+
+__all__ = ["covers", "inspect_tls", "issuer_of", "name_matches", "names_of", "parse_certificates"]
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -112,16 +121,6 @@ def _read(path: Path | None, field: str) -> bytes:
     return path.read_bytes()
 
 
-def parse_certificates(data: bytes) -> list[Certificate]:
-    """Every PEM certificate in `data`, in file order (ValueError when there is none)."""
-    from cryptography import x509
-    from cryptography.utils import CryptographyDeprecationWarning
-
-    # System bundles hold old roots with quirks (negative serials) nobody can act on.
-    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning, module=r"wizard\.checks\.")
-    return x509.load_pem_x509_certificates(data)
-
-
 def _certificates(inputs: TlsInputs) -> list[Certificate]:
     try:
         return parse_certificates(_read(inputs.cert, "tls.cert"))
@@ -129,64 +128,13 @@ def _certificates(inputs: TlsInputs) -> list[Certificate]:
         raise _Unusable(Outcome("skip", "tls.cert holds no PEM certificate (see tls.files)")) from None
 
 
-def _load_key(data: bytes) -> Any:
-    """The private key; TypeError when it is encrypted, ValueError when it is not a PEM key."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    try:
-        return load_pem_private_key(data, password=None)
-    except UnsupportedAlgorithm as error:
-        raise ValueError("unsupported key type") from error
-
-
 def _private_key(inputs: TlsInputs) -> Any:
     try:
-        return _load_key(_read(inputs.key, "tls.key"))
+        return load_key(_read(inputs.key, "tls.key"))
     except TypeError:
         raise _Unusable(Outcome("skip", "tls.key is encrypted (see tls.key_encrypted)")) from None
     except ValueError:
         raise _Unusable(Outcome("skip", "tls.key is not a PEM private key (see tls.files)")) from None
-
-
-def _public_der(key: Any) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-
-
-def names_of(certificate: Certificate) -> list[str]:
-    """The DNS names and IP addresses in the subjectAltName, as written."""
-    from cryptography import x509
-
-    try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return []
-    return [*san.get_values_for_type(x509.DNSName), *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
-
-
-def issuer_of(certificate: Certificate) -> str:
-    return certificate.issuer.rfc4514_string() or "(empty issuer)"
-
-
-def name_matches(pattern: str, host: str) -> bool:
-    """RFC 6125 §6.4: exact, or `*` as the whole left-most label standing for exactly one label."""
-    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
-    if pattern == host:
-        return True
-    wild, _, suffix = pattern.partition(".")
-    first, _, host_suffix = host.partition(".")
-    # Never `*.com`-style (two labels at least after the wildcard), never a wildcard further in.
-    return wild == "*" and "*" not in suffix and suffix.count(".") >= 1 and bool(first) and suffix == host_suffix
-
-
-def covers(certificate: Certificate, hostname: str) -> bool:
-    try:
-        address = ipaddress.ip_address(hostname)
-    except ValueError:
-        return any(name_matches(name, hostname) for name in names_of(certificate) if not is_ip(name))
-    return any(is_ip(name) and ipaddress.ip_address(name) == address for name in names_of(certificate))
 
 
 # --- the checks -------------------------------------------------------------------------------
@@ -209,7 +157,7 @@ def files(inputs: TlsInputs) -> Outcome:
     except ValueError:
         return Outcome("fail", f"{inputs.cert} holds no PEM certificate", "set tls.cert to the PEM certificate (-----BEGIN CERTIFICATE-----)", "tls.cert")
     try:
-        _load_key(inputs.key.read_bytes())  # type: ignore[union-attr]
+        load_key(inputs.key.read_bytes())  # type: ignore[union-attr]
     except TypeError:
         pass  # encrypted: tls.key_encrypted says so
     except ValueError:
@@ -221,10 +169,10 @@ def files(inputs: TlsInputs) -> Outcome:
 def pair(inputs: TlsInputs) -> Outcome:
     chain = _certificates(inputs)
     key = _private_key(inputs)
-    mine = _public_der(key.public_key())
-    if _public_der(chain[0].public_key()) == mine:
+    mine = public_der(key.public_key())
+    if public_der(chain[0].public_key()) == mine:
         return Outcome("pass", "tls.key belongs to the certificate in tls.cert")
-    if any(_public_der(certificate.public_key()) == mine for certificate in chain[1:]):
+    if any(public_der(certificate.public_key()) == mine for certificate in chain[1:]):
         return Outcome(
             "fail",
             "tls.key belongs to a later certificate in tls.cert, not the first",
@@ -279,7 +227,7 @@ def expiry(inputs: TlsInputs) -> Outcome:
 def key_encrypted(inputs: TlsInputs) -> Outcome:
     data = _read(inputs.key, "tls.key")
     try:
-        _load_key(data)
+        load_key(data)
     except TypeError:
         return Outcome(
             "fail",
@@ -289,15 +237,6 @@ def key_encrypted(inputs: TlsInputs) -> Outcome:
     except ValueError:
         raise _Unusable(Outcome("skip", "tls.key is not a PEM private key (see tls.files)")) from None
     return Outcome("pass", "the key is not encrypted")
-
-
-def _is_ca(certificate: Certificate) -> bool:
-    from cryptography import x509
-
-    try:
-        return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:  # an old v1 root: self-issued is as good as it gets
-        return certificate.issuer == certificate.subject
 
 
 @check("gateway.ca_bundle", "CA bundle", timeout=TIMEOUT, field="gateway.ca_bundle")
@@ -314,7 +253,7 @@ def ca_bundle(context: CheckContext) -> Outcome:
         certificates = parse_certificates(path.read_bytes())
     except ValueError:
         return Outcome("fail", f"{path} holds no readable PEM certificate", fix)
-    authorities = [certificate for certificate in certificates if _is_ca(certificate)]
+    authorities = [certificate for certificate in certificates if is_ca(certificate)]
     if not authorities:
         return Outcome(
             "fail",

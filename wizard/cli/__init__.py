@@ -29,6 +29,9 @@ def run_tui(profile: str | None) -> int:
         raise CommandError("the wizard needs a terminal; for scripts use `aigw-wizard apply NAME --yes`")
     from screens.app import make_app  # Textual loads only for the TUI
 
+    global _ran_tui
+    _ran_tui = True
+
     app = make_app(profile=profile)
     # A dropped SSH session sends SIGHUP, whose default kills the process mid-write; exiting
     # through the app lets every save finish (each valid field is already on disk).
@@ -188,8 +191,43 @@ def _extension_registrars() -> list[Callable[..., None]]:
     from wizard.cli.connect import register as register_connect
     from wizard.cli.doctor import register as register_doctor
     from wizard.cli.install import register as register_install
+    from wizard.cli.keys import register as register_keys
 
-    return [register_check, register_install, register_connect, register_doctor]
+    return [register_check, register_install, register_keys, register_connect, register_doctor]
+
+
+def entry() -> None:
+    """`aigw-wizard` and `python -m wizard`: `main()`, then an exit without finalisation.
+
+    By the time `main` returns, every verb has closed what it wrote (the journal and the
+    last outcome are closed as the event stream ends; profiles and locks are written and
+    released inside the verb), so the interpreter's teardown (module dicts, garbage,
+    atexit) has nothing left to save: stdout and stderr are flushed and the process ends.
+    Only when a non-daemon thread still runs (it would be joined) or after the TUI
+    (Textual restores the terminal on its own exit path) does the normal exit happen.
+    """
+    code = main()
+    if _ran_tui or any(thread.is_alive() and not thread.daemon for thread in _other_threads()):
+        raise SystemExit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            _quiet_stdout()
+        except (OSError, ValueError):
+            pass  # a closed or failing stream: the exit code still tells
+    import os
+
+    os._exit(code)
+
+
+_ran_tui = False
+
+
+def _other_threads() -> list[object]:
+    import threading
+
+    return [thread for thread in threading.enumerate() if thread is not threading.main_thread()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import platformdirs
 
+from wizard.core.release import KEY_FILE_NAMES
+from wizard.core.validators import profile_name as _profile_name
+
 APP_NAME = "aigw-wizard"
 CONFIG_DIR_ENV = "AIGW_WIZARD_CONFIG_DIR"
 
@@ -48,6 +51,24 @@ def state_dir() -> Path:
     if override:
         return expand_user(override) / "state"
     return Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def keys_root() -> Path:
+    """Where every profile's JWT key folder lives (private data, never beside the profiles)."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return expand_user(override) / "keys"
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "keys"
+
+
+def keys_dir(profile_name: str) -> Path:
+    """One profile's key folder (mode 0700; the files in it 0600). Refuses names with paths in them."""
+    return keys_root() / _profile_name(profile_name)
+
+
+def key_file(profile_name: str, variable: str) -> Path:
+    """The file holding the PEM text for one JWT key variable of a profile."""
+    return keys_dir(profile_name) / KEY_FILE_NAMES[variable]
 
 
 def ensure_private_dir(path: Path) -> Path:

@@ -20,15 +20,18 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
+from wizard.core import release as releases
 from wizard.core import validators
 from wizard.core.paths import expand_user
 
 SCHEMA_VERSION = 1
-DEFAULT_IMAGE = "registry.gitlab.com/gitlab-org/modelops/applied-ml/code-suggestions/ai-assist/model-gateway"
+DEFAULT_IMAGE = releases.DEFAULT_IMAGE
 DEFAULT_HELM_REPO_URL = "https://gitlab.com/api/v4/projects/gitlab-org%2fcharts%2fai-gateway-helm-chart/packages/helm/devel"
-GATEWAY_CONTAINER_PORT = 5052
+GATEWAY_CONTAINER_PORT = releases.GATEWAY_PORT
+AGENT_PLATFORM_CONTAINER_PORT = releases.AGENT_PLATFORM_PORT
 Target = Literal["docker", "helm"]
 
 
@@ -68,7 +71,9 @@ class GitLab(Section):
     api_url: ApiUrl = ""
     """REST API root (AIGW_GITLAB_API_URL); derived from `url` when empty."""
     version: GitLabVersion = ""
-    """GitLab's version, X.Y.Z: picks the matching image tag self-hosted-vX.Y.Z-ee."""
+    """GitLab's version, X.Y.Z: picks the newest image tag self-hosted-vX.Y.*-ee."""
+    offline_license: bool = False
+    """An offline (air-gapped) licence: the gateway asks GitLab, not customers.gitlab.com."""
 
     @property
     def effective_api_url(self) -> str:
@@ -84,10 +89,14 @@ class Gateway(Section):
     """Name or address GitLab uses to reach the gateway; never localhost or loopback."""
     port: int = Field(default=GATEWAY_CONTAINER_PORT, ge=1, le=65535)
     """Host port published to the gateway's port 5052 (Docker)."""
+    agent_platform_port: int = Field(default=AGENT_PLATFORM_CONTAINER_PORT, ge=1, le=65535)
+    """Host port published to the Duo Agent Platform's gRPC port 50052 (Docker, releases 18.0+)."""
     image: ImageRepository = DEFAULT_IMAGE
     """Image repository without tag; a private registry mirror is just another value here."""
+    variant: Literal["", "fips"] = ""
+    """"fips" runs the FIPS image (`<image>/self-hosted-fips`, amd64 only); "" the standard one."""
     tag: ImageTag = ""
-    """Image tag; empty means self-hosted-v{gitlab.version}-ee."""
+    """Image tag; empty means the newest self-hosted-vX.Y.*-ee for gitlab.version X.Y."""
     image_archive: FilePath = ""
     """A `docker save` tarball to load instead of pulling (air-gapped hosts)."""
     ca_bundle: FilePath = ""
@@ -121,6 +130,13 @@ class Docker(Section):
     """Name of the gateway container."""
     restart_policy: Literal["no", "always", "unless-stopped", "on-failure"] = "unless-stopped"
     """Docker restart policy."""
+    extra_hosts: dict[str, str] = Field(default_factory=dict)
+    """Names the container cannot resolve itself: `{ "gitlab.corp" = "10.0.0.5" }` (`--add-host`)."""
+
+    @field_validator("extra_hosts")
+    @classmethod
+    def _host_entries(cls, value: dict[str, str]) -> dict[str, str]:
+        return {validators.extra_host_name(name): validators.extra_host_address(address) for name, address in value.items()}
 
 
 class Helm(Section):
@@ -132,8 +148,9 @@ class Helm(Section):
     """Helm release name."""
     chart: ChartRef = "ai-gateway/ai-gateway"
     """`repo/chart`, `oci://…`, or a local chart .tgz (air-gapped hosts)."""
-    chart_version: SemVer = "0.1.1"
-    """Chart version (`--version`); ignored for a local .tgz."""
+    chart_version: SemVer = ""
+    """Chart version (`--version`); ignored for a local .tgz. Left empty, the release's default
+    chart is written in as soon as the gateway's version is known (0.1.1 for 17.x)."""
     repo_url: Url = DEFAULT_HELM_REPO_URL
     """Helm repository added as the chart's repo name; never used for a local .tgz."""
     kube_context: Text = ""
@@ -175,25 +192,80 @@ class Profile(BaseModel):
     _source: Path | None = PrivateAttr(default=None)
     """The file this profile was loaded from (as named, a symlink stays a symlink)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _chart_from_release(cls, data: Any) -> Any:
+        """An empty or absent helm.chart_version takes the release's default chart."""
+        if not isinstance(data, dict):
+            return data
+        helm = data.get("helm", {})
+        if not isinstance(helm, dict) or helm.get("chart_version"):
+            return data
+        gitlab, gateway = data.get("gitlab", {}), data.get("gateway", {})
+        version = gitlab.get("version", "") if isinstance(gitlab, dict) else ""
+        tag = gateway.get("tag", "") if isinstance(gateway, dict) else ""
+        if not (isinstance(version, str) and isinstance(tag, str)):
+            return data
+        try:
+            version = validators.gitlab_version(version) if version.strip() else ""
+        except ValueError:
+            return data  # the field's own validation reports it
+        chart = releases.default_chart_version(tag.strip(), version)
+        return {**data, "helm": {**helm, "chart_version": chart}} if chart else data
+
+    @property
+    def release(self) -> releases.Release | None:
+        """What the gateway this profile runs needs (None until a version or tag is known).
+
+        From the pinned tag, else from gitlab.version: an automatically resolved newer patch of
+        the same X.Y line behaves the same way.
+        """
+        return releases.release_of(self.gateway.tag, self.gitlab.version)
+
     @property
     def image_tag(self) -> str:
+        """The pinned tag, or the exact `self-hosted-vX.Y.Z-ee` (before tag resolution)."""
         if self.gateway.tag:
             return self.gateway.tag
-        return f"self-hosted-v{self.gitlab.version}-ee" if self.gitlab.version else ""
+        return releases.tag_for(self.gitlab.version) if self.gitlab.version else ""
+
+    @property
+    def image_repository(self) -> str:
+        """gateway.image, or its FIPS sub-repository for variant "fips"."""
+        return releases.image_repository(self.gateway.variant, self.gateway.image)
 
     @property
     def image_ref(self) -> str:
-        return f"{self.gateway.image}:{self.image_tag}"
+        return f"{self.image_repository}:{self.image_tag}"
+
+    @property
+    def chart_version(self) -> str:
+        """helm.chart_version, or the release's default chart while it is still empty."""
+        if self.helm.chart_version:
+            return self.helm.chart_version
+        release = self.release
+        return release.chart_version if release else ""
+
+    @property
+    def serves_tls(self) -> bool:
+        """Docker: the gateway serves HTTPS itself (native TLS release and tls.cert/key set)."""
+        release = self.release
+        return bool(
+            self.target == "docker" and release and release.native_tls and self.tls.cert and self.tls.key
+        )
+
+    @property
+    def url_host(self) -> str:
+        host = self.gateway.hostname
+        return f"[{host}]" if ":" in host else host  # an IPv6 address needs brackets
 
     @property
     def gateway_url(self) -> str:
         """The URL to set in GitLab: the published port for Docker, HTTPS on the ingress for Helm."""
-        host = self.gateway.hostname
-        if ":" in host:  # an IPv6 address needs brackets in a URL
-            host = f"[{host}]"
         if self.target == "helm":
-            return f"https://{host}"
-        return f"http://{host}:{self.gateway.port}"
+            return f"https://{self.url_host}"
+        scheme = "https" if self.serves_tls else "http"
+        return f"{scheme}://{self.url_host}:{self.gateway.port}"
 
     def to_toml_data(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -260,6 +332,11 @@ def validate_field(profile: Profile, field: str, value: Any) -> tuple[Profile | 
     """
     data = profile.model_dump()
     section, _, name = field.partition(".")
+    if field in ("gitlab.version", "gateway.tag"):
+        # A chart the release chose follows the release: cleared here, chosen again on validation.
+        chosen = releases.default_chart_version(profile.gateway.tag, profile.gitlab.version)
+        if chosen and data["helm"]["chart_version"] == chosen:
+            data["helm"]["chart_version"] = ""
     if name:
         data[section][name] = value
     else:

@@ -18,6 +18,7 @@ from wizard.core.profile import (
     FieldProblem,
     Profile,
     collect_problems,
+    problems,
     validate_field,
 )
 
@@ -337,3 +338,21 @@ def list_profiles() -> list[ProfileEntry]:
         except Exception as error:  # a bug must not hide the other profiles
             entries.append(ProfileEntry(path.stem, path, modified, None, ProfileError(path, f"cannot be read: {error!r}")))
     return entries
+
+
+def state_text(entry: ProfileEntry, outcome: dict[str, Any] | None = None) -> str:
+    """A profile's state in a few words, as the profile list shows it (the TUI picker and
+    `aigw-wizard profiles` alike); `outcome` is the profile's last run (`journal.last_outcome`)."""
+    if entry.profile is None:
+        if isinstance(entry.error, ProfileInvalid):
+            count = len(entry.error.problems)
+            return f"invalid ({count} problem{'s' if count != 1 else ''})"
+        return "cannot be read"
+    missing = problems(entry.profile)
+    if missing:
+        return f"incomplete ({len(missing)} to fill in)"
+    if outcome and outcome.get("command") == "apply":
+        return "installed" if outcome.get("ok") else "install failed"
+    if outcome and outcome.get("command") == "uninstall" and outcome.get("ok"):
+        return "ready (uninstalled)"
+    return "ready"

@@ -34,6 +34,19 @@ MANAGED_ENV = {
     "AIGW_AUTH__BYPASS_EXTERNAL": "gateway.auth_bypass",
     "SSL_CERT_FILE": "gateway.ca_bundle",
     "REQUESTS_CA_BUNDLE": "gateway.ca_bundle",
+    "AIGW_SELF_SIGNED_JWT__SIGNING_KEY": "the key folder (aigw-wizard keys NAME)",
+    "AIGW_SELF_SIGNED_JWT__VALIDATION_KEY": "the key folder (aigw-wizard keys NAME)",
+    "DUO_WORKFLOW_SELF_SIGNED_JWT__SIGNING_KEY": "the key folder (aigw-wizard keys NAME)",
+    "DUO_WORKFLOW_SELF_SIGNED_JWT__VALIDATION_KEY": "the key folder (aigw-wizard keys NAME)",
+    "DUO_WORKFLOW_AUTH__ENABLED": "the gateway release",
+    "AIGW_CUSTOMER_PORTAL_URL": "gitlab.offline_license",
+    "DUO_WORKFLOW_AUTH__OIDC_CUSTOMER_PORTAL_URL": "gitlab.offline_license",
+    "AIGW_FASTAPI__TLS__ENABLED": "tls.cert",
+    "AIGW_FASTAPI__TLS__CERT_FILE": "tls.cert",
+    "AIGW_FASTAPI__TLS__KEY_FILE": "tls.key",
+    "DUO_WORKFLOW_TLS__ENABLED": "tls.cert",
+    "DUO_WORKFLOW_TLS__CERT_FILE": "tls.cert",
+    "DUO_WORKFLOW_TLS__KEY_FILE": "tls.key",
 }
 _SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "PRIVATE_KEY", "API_KEY")
 MAX_TEXT = 4096
@@ -193,6 +206,34 @@ def env_name(value: str) -> str:
     return value
 
 
+def extra_host_name(value: str) -> str:
+    """A name for `docker.extra_hosts`: a DNS name (not an address, not localhost)."""
+    if not isinstance(value, str):
+        return _fail("must be a host name")
+    name = hostname(value)
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name
+    return _fail(f"{value!r} is an address: the names in docker.extra_hosts are host names")
+
+
+def extra_host_address(value: str) -> str:
+    """The address for an extra host: an IP literal the container can reach (never DNS, never loopback)."""
+    if not isinstance(value, str):
+        return _fail("must be an IP address written as text, like \"10.0.0.5\"")
+    text = plain_text(value.strip(), max_len=64).strip("[]")
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return _fail(f"{value!r} is not an IP address (the container resolves no names: write the address)")
+    if address.is_unspecified or address.is_multicast:
+        return _fail(f"{value} is not an address a container can reach")
+    if address.is_loopback:
+        return _fail(f"{value} is loopback: inside the container that is the container itself")
+    return str(address)
+
+
 def file_path(value: str) -> str:
     """A path as the user typed it; `-` first would read as an option to the tools we call."""
     value = plain_text(value.strip())
@@ -219,6 +260,8 @@ def duration(value: str) -> str:
     match = _DURATION.match(value)
     if not match or not any(match.groups()):
         return _fail("must be a duration like 300s, 5m or 1h30m")
+    if duration_seconds(value) == 0:  # helm would give up at once; "0s" is never meant
+        return _fail("must be longer than 0s, like 300s or 5m")
     return value
 
 

@@ -1,19 +1,16 @@
-"""Profile facts the doctor and `connect` need, in ONE place.
-
-Some of these fields are being added to the profile in parallel (`gitlab.offline_license`,
-`docker.extra_hosts`, `gateway.agent_platform_port`, the release model): until they land,
-they are read here with `getattr` and a default, and nowhere else.
-"""
+"""Profile facts the doctor and `connect` need, read in ONE place from the profile and its
+release model (`wizard.core.release`), never decided here again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from wizard.core.profile import Profile
+from wizard.core.release import AGENT_PLATFORM_PORT
+from wizard.core.spec import GITLAB_TIMEOUT_ADVICE_S
 
-AGENT_PLATFORM_PORT = 50052
-AGENT_PLATFORM_SINCE = 18
-AGENT_PLATFORM_TIMEOUT_S = 300
+AGENT_PLATFORM_TIMEOUT_S = GITLAB_TIMEOUT_ADVICE_S
+__all__ = ["AGENT_PLATFORM_PORT", "AGENT_PLATFORM_TIMEOUT_S", "ProfileFacts", "facts"]
 
 
 @dataclass(frozen=True)
@@ -21,23 +18,16 @@ class ProfileFacts:
     agent_platform: bool
     """The release ships the Duo Agent Platform (GitLab 18 and later)."""
     agent_platform_port: int
+    """The host port published to the Agent Platform's container port."""
     offline_license: bool
     extra_hosts: dict[str, str]
 
 
 def facts(profile: Profile) -> ProfileFacts:
-    major = _major(profile.gitlab.version) or _major(profile.image_tag.removeprefix("self-hosted-v"))
-    hosts = getattr(profile.docker, "extra_hosts", None) or {}
-    if isinstance(hosts, list | tuple):  # "name:address" entries
-        hosts = dict(str(entry).rsplit(":", 1) for entry in hosts if ":" in str(entry))
+    release = profile.release
     return ProfileFacts(
-        agent_platform=major is not None and major >= AGENT_PLATFORM_SINCE,
-        agent_platform_port=int(getattr(profile.gateway, "agent_platform_port", AGENT_PLATFORM_PORT) or AGENT_PLATFORM_PORT),
-        offline_license=bool(getattr(profile.gitlab, "offline_license", False)),
-        extra_hosts={str(name): str(address) for name, address in dict(hosts).items()},
+        agent_platform=bool(release and release.agent_platform),
+        agent_platform_port=profile.gateway.agent_platform_port,
+        offline_license=profile.gitlab.offline_license,
+        extra_hosts=dict(profile.docker.extra_hosts),
     )
-
-
-def _major(version: str) -> int | None:
-    head = version.split(".", 1)[0]
-    return int(head) if head.isdigit() else None

@@ -28,7 +28,20 @@ def archive_name(repository: str, tag: str) -> str:
     return f"{repository.rsplit('/', 1)[-1]}-{tag}.tar"
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+"""SHA-256s of files this process wrote and hashed as it wrote them, by (path, size, mtime_ns)."""
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    info = path.stat()
+    return (str(path.resolve()), info.st_size, info.st_mtime_ns)
+
+
 def sha256_file(path: Path, between_chunks: Callable[[], None] = lambda: None) -> str:
+    """The file's SHA-256; a file `save_image` just wrote is not read again."""
+    known = _DIGESTS.get(_stamp(path))
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(ARCHIVE_CHUNK):
@@ -65,19 +78,34 @@ def write_manifest(directory: Path, image: str, files: list[Path]) -> Path:
 def save_image(
     client: docker.DockerClient, ref: str, target: Path, check_cancel: Callable[[], None], step: str
 ) -> Generator[Progress, None, int]:
-    """`docker save REF` into `target` (via a partial file), with progress; returns bytes written."""
+    """`docker save REF` into `target` (via a partial file), with progress; returns bytes written.
+
+    The archive is hashed as it is written (one pass): the bundle manifest's `sha256_file`
+    of `target` then costs nothing.
+    """
     image = client.images.get(ref)
     total = int(image.attrs.get("Size") or 0) or None
     partial = target.with_name(f".{target.name}.partial")
-    written = 0
+    written = reported = 0
+    digest = hashlib.sha256()
+    # The engine's chunked reply arrives in pieces of ~32 KiB: each is written and hashed as
+    # it comes (gathering them into big buffers measured slower), with a Progress event (each
+    # journalled) per percent rather than per piece.
+    every = max(total // 100, ARCHIVE_CHUNK) if total else 8 * ARCHIVE_CHUNK
     try:
         with partial.open("wb") as out:
-            for chunk in image.save(named=ref):  # named: the tag travels inside the archive
-                check_cancel()
-                out.write(chunk)
-                written += len(chunk)
-                yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
+            for piece in image.save(named=ref):  # named: the tag travels inside the archive
+                out.write(piece)
+                digest.update(piece)
+                written += len(piece)
+                if written - reported >= every:
+                    check_cancel()
+                    reported = written
+                    yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
+            check_cancel()
+            yield Progress(step=step, key="archive", current=written, total=total, label=target.name)
         os.replace(partial, target)
+        _DIGESTS[_stamp(target)] = digest.hexdigest()
     finally:
         partial.unlink(missing_ok=True)
     return written

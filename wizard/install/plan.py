@@ -13,11 +13,13 @@ from pathlib import Path
 
 from wizard.core import spec
 from wizard.core.profile import GATEWAY_CONTAINER_PORT, Profile
+from wizard.tools import kube
+from wizard.tools.helm import HelmCommands, HelmVersion, version_or_helm3
 
 VALUES_FILE = "aigw-values.yaml"
 _HEREDOC_END = "AIGW_VALUES"
 # Flags that take no value, so the word after them is not theirs.
-_FLAGS = {"-d", "--install", "--wait", "--wait-for-jobs", "--atomic", "--all", "--fail", "--silent", "--show-error", "--retry-connrefused"}
+_FLAGS = {"-d", "--install", "--wait", "--wait-for-jobs", "--atomic", "--rollback-on-failure", "--force-update", "--all", "--fail", "--silent", "--show-error", "--retry-connrefused"}
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,15 @@ def docker_plan(profile: Profile, profile_name: str) -> list[PlanStep]:
     return steps
 
 
-def helm_plan(profile: Profile) -> list[PlanStep]:
+def helm_plan(profile: Profile, version: HelmVersion | None = None) -> list[PlanStep]:
+    """The Helm install by hand, with the installer's own helm command lines (one builder).
+
+    `version` decides the rollback flag; by default the helm installed here (helm 3's
+    flags when there is none: helm 4 still takes them).
+    """
     helm = profile.helm
+    commands = HelmCommands(profile, version or version_or_helm3())
     kubectl = ["kubectl"] + ([f"--context={helm.kube_context}"] if helm.kube_context else [])
-    context_flag = [f"--kube-context={helm.kube_context}"] if helm.kube_context else []
     cert = str(profile.resolve(profile.tls.cert))
     key = str(profile.resolve(profile.tls.key))
     steps = [
@@ -113,28 +120,18 @@ def helm_plan(profile: Profile) -> list[PlanStep]:
                  spec.ca_secret_name(profile), f"--from-file={spec.CA_SECRET_KEY}={bundle}"),
             )
         )
-    chart = helm.chart
-    if helm.local_chart:
-        chart = str(profile.resolve(helm.chart))
-    elif helm.repo_name:
-        steps.append(
-            PlanStep("Add the AI gateway Helm repository", ("helm", "repo", "add", helm.repo_name, helm.repo_url))
-        )
-        steps.append(PlanStep("Refresh the repository index", ("helm", "repo", "update", helm.repo_name)))
+    if helm.repo_name:
+        steps.append(PlanStep("Add the AI gateway Helm repository", tuple(commands.repo_add())))
+        steps.append(PlanStep("Refresh the repository index", tuple(commands.repo_update())))
     import yaml  # only Helm plans need it
 
     values = yaml.safe_dump(spec.helm_values(profile), sort_keys=False)
     steps.append(PlanStep("Write the chart values (private file)", file_name=VALUES_FILE, content=values))
-    install = ["helm", "upgrade", helm.release, chart, "--install"]
-    if not helm.local_chart:
-        install += ["--version", helm.chart_version]
-    install += [f"--namespace={helm.namespace}", *context_flag, "-f", VALUES_FILE]
-    install += [f"--timeout={helm.timeout}", "--wait", "--wait-for-jobs", "--atomic"]
-    steps.append(PlanStep("Install or upgrade the release", tuple(install)))
+    steps.append(PlanStep("Install or upgrade the release", tuple(commands.upgrade(VALUES_FILE))))
     steps.append(
         PlanStep(
             "Wait for the gateway pods",
-            (*kubectl, "wait", "pod", "--all", "--for=condition=Ready",
+            (*kubectl, "wait", "pod", "-l", kube.release_selector(helm.release), "--for=condition=Ready",
              f"--namespace={helm.namespace}", f"--timeout={helm.timeout}"),
         )
     )

@@ -1,11 +1,13 @@
 """The Docker engine, as every layer asks it: one place for each fact about it.
 
-- `connect` / `engine`: the SDK client for DOCKER_HOST & co., with a timeout on every call;
+- `connect` / `engine`: the SDK client for DOCKER_HOST & co. (one per run, shared by the
+  checks and the installer), with a timeout on every call;
   `unreachable` says why the engine did not answer and what to do (the usermod hint only
   for a permission error on the default socket).
 - `engine_error`: an engine's refusal or a broken connection as one plain line.
 - `normalized_ref` / `same_image`: image references as the engine means them.
-- `archive_tags`: the references a `docker save` tarball holds, without loading it.
+- `archive_tags`: the references a `docker save` tarball holds, without loading it;
+  `loaded_from_reply`: what the engine says it loaded.
 - `port_holders`: the containers publishing a host port.
 
 The checks and the Docker installer call these same functions, so a check predicts what
@@ -15,14 +17,16 @@ this module costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import tarfile
-import time
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from wizard.core.errors import WizardError
 from wizard.core.spec import LABEL_MANAGED, LABEL_PROFILE
@@ -75,27 +79,69 @@ def unreachable(error: BaseException, environ: Mapping[str, str]) -> EngineUnrea
     return EngineUnreachable(f"cannot reach the Docker engine at {where}: {why}", remedies)
 
 
+_ENGINE_VARIABLES = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+_SHARED: dict[tuple[str, ...], DockerClient] = {}
+_SHARED_LOCK = threading.Lock()
+_CALLER = threading.local()
+"""This thread's timeout for engine calls, while inside `engine(...)`."""
+
+
+def _shared_api_class() -> type:
+    from docker import APIClient
+
+    class SharedAPIClient(APIClient):  # type: ignore[misc]
+        """One connection pool for the whole run; each thread may bound its own calls."""
+
+        @property  # type: ignore[override]
+        def timeout(self) -> float | None:
+            return getattr(_CALLER, "timeout", None) or self._default_timeout
+
+        @timeout.setter
+        def timeout(self, value: float | None) -> None:
+            self._default_timeout = value
+
+        def close(self) -> None:
+            """Shared: the connections stay for the next caller (and end with the process)."""
+
+    return SharedAPIClient
+
+
 def connect(environ: Mapping[str, str], timeout: float) -> DockerClient:
-    """A client for the engine `environ` points at; raises EngineUnreachable when it does not answer.
+    """The client for the engine `environ` points at; raises EngineUnreachable when it does not answer.
 
-    `timeout` bounds every request the client makes (connecting included).
+    One client per engine address and process, shared by the checks and the installer: the
+    SDK, the connection and the API version are set up once per run. `timeout` becomes the
+    default bound of every request (connecting included); `engine()` bounds one thread's.
     """
-    import docker  # heavy: only when the engine is actually used
+    key = tuple(environ.get(name, "") for name in _ENGINE_VARIABLES)
+    with _SHARED_LOCK:
+        client = _SHARED.get(key)
+        if client is None:
+            import docker  # heavy: only when the engine is actually used
+            from docker.utils import kwargs_from_env
 
-    try:
-        return docker.from_env(timeout=timeout, environment=dict(environ))  # type: ignore[arg-type]
-    except Exception as error:  # the SDK raises requests' and its own errors alike
-        raise unreachable(error, environ) from None
+            try:
+                api = _shared_api_class()(timeout=timeout, **kwargs_from_env(environment=dict(environ)))
+            except Exception as error:  # the SDK raises requests' and its own errors alike
+                raise unreachable(error, environ) from None
+            client = docker.DockerClient.__new__(docker.DockerClient)
+            client.api = api
+            _SHARED[key] = client
+        client.api.timeout = timeout
+        return client
 
 
 @contextmanager
 def engine(environ: Mapping[str, str], timeout: float) -> Iterator[DockerClient]:
-    """`connect`, closed again on leaving the block."""
-    client = connect(environ, timeout)
+    """The shared client, its requests from this thread bounded by `timeout` inside the block."""
+    previous = getattr(_CALLER, "timeout", None)
+    _CALLER.timeout = timeout
     try:
-        yield client
+        with _SHARED_LOCK:
+            client = _SHARED.get(tuple(environ.get(name, "") for name in _ENGINE_VARIABLES))
+        yield client if client is not None else connect(environ, timeout)
     finally:
-        client.close()
+        _CALLER.timeout = previous
 
 
 def engine_error(error: BaseException) -> WizardError | None:
@@ -178,7 +224,10 @@ class ArchiveIndex:
     found: frozenset[str] = field(default_factory=frozenset)
     """The index files found (manifest.json, repositories, index.json)."""
     complete: bool = True
-    """False when the budget ran out before the whole archive was read."""
+    """False when the index was not read: a compressed archive keeps it at its very end."""
+    image_ids: frozenset[str] = field(default_factory=frozenset)
+    """The images' ids ("sha256:…": manifest.json's Config, index.json's manifests)."""
+    compressed: bool = False
 
     @property
     def is_docker_save(self) -> bool:
@@ -197,42 +246,122 @@ class ArchiveUnreadable(WizardError):
         self.reason = reason
 
 
-def _tags_in(name: str, data: Any) -> set[str]:
-    """Image references a `docker save` (or OCI layout) index file names."""
+_DIGEST = re.compile(r"(?:sha256:|blobs/sha256/)?([0-9a-f]{64})(?:\.json)?")
+# gzip, bzip2, xz, zstd: the engine inflates them itself.
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
+
+
+def _image_id(value: object) -> str | None:
+    match = _DIGEST.fullmatch(str(value)) if isinstance(value, str) else None
+    return f"sha256:{match.group(1)}" if match else None
+
+
+def _index_of(name: str, data: Any) -> tuple[set[str], set[str]]:
+    """(image references, image ids) a `docker save` (or OCI layout) index file names."""
     if name == "manifest.json" and isinstance(data, list):
-        return {str(tag) for entry in data if isinstance(entry, dict) for tag in entry.get("RepoTags") or []}
+        entries = [entry for entry in data if isinstance(entry, dict)]
+        tags = {str(tag) for entry in entries for tag in entry.get("RepoTags") or []}
+        return tags, {found for entry in entries if (found := _image_id(entry.get("Config")))}
     if name == "repositories" and isinstance(data, dict):
-        return {f"{repo}:{tag}" for repo, tags in data.items() if isinstance(tags, dict) for tag in tags}
+        return {f"{repo}:{tag}" for repo, tags in data.items() if isinstance(tags, dict) for tag in tags}, set()
     if name == "index.json" and isinstance(data, dict):
-        annotations = [entry.get("annotations") or {} for entry in data.get("manifests") or [] if isinstance(entry, dict)]
-        return {str(a["io.containerd.image.name"]) for a in annotations if "io.containerd.image.name" in a}
-    return set()
+        entries = [entry for entry in data.get("manifests") or [] if isinstance(entry, dict)]
+        annotations = [entry.get("annotations") or {} for entry in entries]
+        tags = {str(a["io.containerd.image.name"]) for a in annotations if isinstance(a, dict) and "io.containerd.image.name" in a}
+        return tags, {found for entry in entries if (found := _image_id(entry.get("digest")))}
+    return set(), set()
 
 
-def archive_tags(path: Path, budget: float | None = None) -> ArchiveIndex:
-    """The references a `docker save` tarball names, read without loading it.
+def is_compressed(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(6)
+    return head.startswith(_COMPRESSED_MAGIC)
 
-    With `budget` (seconds), a big compressed archive is not read to its end. Raises
-    ArchiveUnreadable for a file that is not a (whole) tar archive.
+
+def _inflating(path: Path) -> IO[bytes] | None:
+    """The archive's tar bytes, inflated as read: every read bounded (the codecs' own readers
+    never inflate more than asked), so a bomb costs time, not memory. None for zstd."""
+    import bz2
+    import gzip
+    import lzma
+
+    with path.open("rb") as handle:
+        head = handle.read(6)
+    if head.startswith(b"\x1f\x8b"):
+        return gzip.open(path, "rb")
+    if head.startswith(b"BZh"):
+        return bz2.open(path, "rb")
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.open(path, "rb")
+    return None
+
+
+_INFLATED: dict[tuple[str, int, int], ArchiveIndex] = {}
+"""Indexes of compressed archives already read in full, by (path, size, mtime_ns)."""
+
+
+def archive_tags(path: Path, *, inflate: bool = False) -> ArchiveIndex:
+    """The references (and image ids) a `docker save` tarball names, read without loading it.
+
+    A plain tarball is read by seeking from header to header: a few KiB whatever its size.
+    A compressed one keeps its manifest.json at the end, behind every layer: without
+    `inflate` only its first header is checked (`complete=False`; the engine's reply names
+    the tags at load time); with `inflate` it is streamed through once, never holding more
+    than a buffer and an index file (each at most MAX_INDEX_BYTES), and the answer is kept
+    for this (path, size, mtime). Raises ArchiveUnreadable for what is not a (whole) tar.
     """
-    deadline = None if budget is None else time.monotonic() + budget
-    tags: set[str] = set()
-    found: set[str] = set()
     try:
-        with tarfile.open(path, mode="r:*") as archive:
+        info = path.stat()
+        compressed = is_compressed(path)
+        key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+        if compressed and inflate and key in _INFLATED:
+            return _INFLATED[key]
+        tags: set[str] = set()
+        ids: set[str] = set()
+        found: set[str] = set()
+        # A plain tar: "r:" seeks over member data. A compressed one streams forward ("r|").
+        stream = _inflating(path) if compressed else None
+        if compressed and stream is None:
+            return ArchiveIndex(complete=False, compressed=True)  # zstd: only the engine reads it
+        with stream or contextlib.nullcontext(), tarfile.open(path if stream is None else None, mode="r|" if stream else "r:", fileobj=stream) as archive:
             for member in archive:
+                if compressed and not inflate:
+                    return ArchiveIndex(complete=False, compressed=True)
                 if member.name in _INDEX_FILES and member.isfile() and member.size <= MAX_INDEX_BYTES:
                     handle = archive.extractfile(member)
                     if handle is not None:
-                        tags |= _tags_in(member.name, json.load(handle))
+                        named, named_ids = _index_of(member.name, json.loads(handle.read(MAX_INDEX_BYTES + 1)))
+                        tags |= named
+                        ids |= named_ids
                         found.add(member.name)
-                if {"manifest.json", "repositories"} <= found:
-                    break
-                if deadline is not None and time.monotonic() > deadline:
-                    return ArchiveIndex(frozenset(tags), frozenset(found), complete=False)
     except (tarfile.TarError, EOFError, OSError, ValueError, AttributeError, TypeError) as error:
         raise ArchiveUnreadable(path, plain_error(error)) from None  # ValueError: broken JSON
-    return ArchiveIndex(frozenset(tags), frozenset(found))
+    index = ArchiveIndex(frozenset(tags), frozenset(found), image_ids=frozenset(ids), compressed=compressed)
+    if compressed:
+        _INFLATED[key] = index
+    return index
+
+
+LOADED = re.compile(r"^Loaded image(?P<by_id> ID)?: (?P<what>\S+)\s*$")
+
+
+def loaded_from_reply(messages: Iterator[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """(references, image ids) an engine's `docker load` reply names; raises on its errors.
+
+    The engine answers "Loaded image: REF" for each tag and "Loaded image ID: sha256:…"
+    for an untagged image: what it read, learnt without reading the archive ourselves.
+    """
+    from docker.errors import ImageLoadError
+
+    tags: set[str] = set()
+    ids: set[str] = set()
+    for message in messages:
+        if "error" in message:
+            raise ImageLoadError(str(message["error"]))
+        for line in str(message.get("stream", "")).splitlines():
+            if (match := LOADED.match(line)) is not None:
+                (ids if match["by_id"] else tags).add(match["what"])
+    return tags, ids
 
 
 # --- ports ------------------------------------------------------------------------------------

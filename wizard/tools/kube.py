@@ -7,37 +7,32 @@ message says what happened and whose `remedy` says what to do about it.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.core.errors import WizardError
 from wizard.core.paths import expand_user
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, CoreV1Api, NetworkingV1Api, VersionApi
-    from urllib3 import HTTPResponse
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 #: (connect, read) seconds for ordinary calls: enough for a loaded API server, short for a dead one.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 15.0)
-#: A watch is renewed this often (server-side timeout); `Stream.stop()` ends it at once anyway.
-WATCH_WINDOW_S = 60
-#: A followed log may stay quiet for long; `Stream.stop()` is what normally ends it.
-LOG_QUIET_S = 3600
 
 
-class KubeError(Exception):
-    """A cluster problem in plain words, with what to do about it."""
+class KubeError(WizardError):
+    """A cluster problem in plain words, with what to do about it (`remedy`, `remedies`)."""
 
     def __init__(self, message: str, remedy: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.remedy = remedy
+        super().__init__(message, (remedy,))
 
 
 class NoKubeconfig(KubeError):
@@ -78,6 +73,52 @@ class Conflict(KubeError):
 
 class ApiFailure(KubeError):
     """Any other refusal by the API server (invalid object, server error, …)."""
+
+
+#: The chart's `app.kubernetes.io/name`: with the release's instance label it selects its pods.
+GATEWAY_APP_NAME = "ai-gateway"
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+def release_selector(release: str) -> str:
+    """The label selector of a release's gateway pods, for apply, status and plan alike."""
+    return f"{NAME_LABEL}={GATEWAY_APP_NAME},{INSTANCE_LABEL}={release}"
+
+
+def list_release_pods(cluster: Cluster, namespace: str, release: str) -> tuple[list[dict[str, Any]], str]:
+    """The release's gateway pods as raw objects, and the list's resourceVersion (to watch from)."""
+    listed = cluster.call(
+        "list",
+        "pods",
+        namespace,
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector=release_selector(release),
+        _preload_content=False,
+    )
+    data = json.loads(listed.data)
+    return list(data.get("items") or []), str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def pod_ready(pod: Mapping[str, Any]) -> bool:
+    """A raw Pod object (a dict) has condition Ready=True, as `kubectl wait --for=condition=Ready`."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+TLS_SECRET_TYPE = "kubernetes.io/tls"
+
+
+def tls_secret_data(cert: bytes, key: bytes) -> dict[str, bytes]:
+    """The content of a kubernetes.io/tls Secret, as `kubectl create secret tls` writes it."""
+    return {"tls.crt": cert, "tls.key": key}
+
+
+def secret_matches(secret: Any, kind: str, data: Mapping[str, bytes]) -> bool:
+    """A Secret (client model) has this type and exactly this content, compared decoded."""
+    present = {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
+    return secret.type == kind and present == dict(data)
 
 
 def kubeconfig_location() -> str:
@@ -289,108 +330,3 @@ def connect(context: str = "", timeout: tuple[float, float] = DEFAULT_TIMEOUT) -
         raise _config_error(kubeconfig_location(), error) from None
     configuration.retries = 1  # a dead server must fail fast; the caller decides whether to retry
     return Cluster(name, configuration.host, ApiClient(configuration), timeout)
-
-
-class Stream:
-    """A watch or a followed log that another thread can stop at any moment.
-
-    `stop()` shuts the socket down, which wakes a reader blocked on it; iteration then
-    ends quietly instead of raising.
-    """
-
-    def __init__(self) -> None:
-        self._stopped = threading.Event()
-        self._lock = threading.Lock()
-        self._response: HTTPResponse | None = None
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopped.set()
-            if self._response is not None:
-                self._response.shutdown()
-
-    def _open(self, response: HTTPResponse) -> bool:
-        with self._lock:
-            if self._stopped.is_set():
-                response.close()
-                return False
-            self._response = response
-            return True
-
-    def _lines(self, cluster: Cluster, response: HTTPResponse) -> Iterator[str]:
-        from kubernetes.watch.watch import iter_resp_lines
-        from urllib3.exceptions import HTTPError
-
-        if not self._open(response):
-            return
-        try:
-            yield from iter_resp_lines(response)
-        except (HTTPError, OSError) as error:
-            if not self.stopped:
-                raise cluster.unreachable(error) from None
-        finally:
-            with self._lock:
-                self._response = None
-            response.release_conn()
-
-    def watch(
-        self,
-        cluster: Cluster,
-        resource: str,
-        namespace: str | None,
-        method: Callable[..., Any],
-        *args: Any,
-        resource_version: str = "",
-        **kwargs: Any,
-    ) -> Iterator[dict[str, Any]]:
-        """Watch events as dicts (`type`, `object`), renewed from the last resourceVersion until stopped.
-
-        Without `resource_version` it starts with an ADDED event per existing object.
-        """
-        while not self.stopped:
-            response = cluster.call(
-                "watch",
-                resource,
-                namespace,
-                method,
-                *args,
-                watch=True,
-                resource_version=resource_version or None,
-                timeout_seconds=WATCH_WINDOW_S,
-                _preload_content=False,
-                _request_timeout=(cluster.timeout[0], WATCH_WINDOW_S + cluster.timeout[1]),
-                **kwargs,
-            )
-            for line in self._lines(cluster, response):
-                event = json.loads(line)
-                obj = event.get("object") or {}
-                if event.get("type") == "ERROR":
-                    if obj.get("code") == 410:  # our resourceVersion is too old: start afresh
-                        resource_version = ""
-                        break
-                    raise ApiFailure(f"watching {resource}: {obj.get('message', obj)}")
-                resource_version = obj.get("metadata", {}).get("resourceVersion", resource_version)
-                yield event
-
-    def follow_log(
-        self, cluster: Cluster, namespace: str, pod: str, container: str, **kwargs: Any
-    ) -> Iterator[str]:
-        """A container's log lines as they are written, until the container ends or `stop()`."""
-        response = cluster.call(
-            "get",
-            "pods/log",
-            namespace,
-            cluster.core.read_namespaced_pod_log,
-            pod,
-            namespace,
-            container=container,
-            follow=True,
-            _preload_content=False,
-            _request_timeout=(cluster.timeout[0], LOG_QUIET_S),
-            **kwargs,
-        )
-        yield from self._lines(cluster, response)

@@ -92,7 +92,12 @@ class DockerInstaller(ImageSteps, Lifecycle, StatusReader):
         current, recovered = yield from self.steps.step(
             "existing", f"Look for an existing {self.spec.name} container", self.survey
         )
-        if current is not None and self.matches(current) and current.status == "running":
+        if (
+            current is not None
+            and self.matches(current)
+            and current.status == "running"
+            and not (yield from self.archive_replaces(current))
+        ):
 
             def check_running(step: Step) -> Run[bool]:
                 healthy = yield from self.becomes_healthy(current)

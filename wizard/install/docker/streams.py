@@ -19,8 +19,10 @@ T = TypeVar("T")
 Run = Generator[Event, None, T]
 
 MAX_LOG_LINE = 2000
-# Layer statuses worth a progress update; the rest ("Waiting", "Verifying Checksum") are noise.
+# Layer statuses that carry bytes; every status change is also a line of its own.
 _LAYER_PHASES = frozenset({"Downloading", "Extracting", "Download complete", "Pull complete"})
+LAYER_SOURCE = "pull"
+"""The LogLine source of a layer's state change ("ID: Pull complete")."""
 
 
 class EventQueue:
@@ -120,21 +122,37 @@ def in_background(work: Callable[[], T], events: EventQueue, interval: float) ->
 
 
 class LayerProgress:
-    """Turns the engine's pull messages into per-layer Progress events, at most one per percent."""
+    """Turns the engine's pull messages into events, as `docker pull` would print them.
+
+    Each layer's state change ("Pulling fs layer", "Waiting", "Downloading", "Verifying
+    Checksum", "Download complete", "Extracting", "Pull complete", "Already exists") is one
+    `LogLine(source=LAYER_SOURCE)`, "ID: State"; the bytes of "Downloading" and
+    "Extracting" are `Progress` events keyed by the layer, at most one per percent. Lines
+    without a layer ("Digest: …", "Status: …") are `LogLine(source="docker")`.
+    """
 
     def __init__(self) -> None:
+        self._state: dict[str, str] = {}
         self._last: dict[str, tuple[str, int]] = {}
         self._totals: dict[str, int] = {}
 
-    def event(self, message: dict[str, Any]) -> Event | None:
+    def events(self, message: dict[str, Any]) -> list[Event]:
         status = str(message.get("status", ""))
         layer = str(message.get("id", ""))
         if "progressDetail" not in message or not layer:
             text = f"{layer}: {status}" if layer else status
-            return LogLine(source="docker", text=text) if text else None
-        if status not in _LAYER_PHASES:
-            return None
-        detail = message["progressDetail"] or {}
+            return [LogLine(source="docker", text=text[:MAX_LOG_LINE])] if text else []
+        found: list[Event] = []
+        if status and self._state.get(layer) != status:
+            self._state[layer] = status
+            found.append(LogLine(source=LAYER_SOURCE, text=f"{layer}: {status}"[:MAX_LOG_LINE]))
+        if status in _LAYER_PHASES:
+            progress = self._progress(layer, status, message["progressDetail"] or {})
+            if progress is not None:
+                found.append(progress)
+        return found
+
+    def _progress(self, layer: str, status: str, detail: dict[str, Any]) -> Progress | None:
         if "total" in detail:
             self._totals[layer] = int(detail["total"])
         total = self._totals.get(layer)

@@ -9,7 +9,6 @@ still be explained after Helm's `--atomic` rollback has deleted the pods.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.core.events import LogLevel, LogLine
-from wizard.tools import kube
+from wizard.tools import kube, kubestream
 
 LOG_TAIL = 50
 EVENT_TAIL = 5
@@ -35,7 +34,6 @@ TROUBLE = {
     "Error",
     "OOMKilled",
 }
-INSTANCE_LABEL = "app.kubernetes.io/instance"
 
 
 @dataclass
@@ -75,10 +73,7 @@ class PodState:
 def _observe(pod: dict[str, Any]) -> dict[str, Any]:
     """The facts we report on, from a raw Pod object."""
     status = pod.get("status") or {}
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
+    ready = kube.pod_ready(pod)
     reason = message = last_exit = ""
     restarts = 0
     running: list[tuple[str, int]] = []  # (container, restart count) whose logs can be read
@@ -121,13 +116,13 @@ class PodWatcher:
         self.cluster = cluster
         self.namespace = namespace
         self.release = release
-        self.selector = f"{INSTANCE_LABEL}={release}"
+        self.selector = kube.release_selector(release)
         self.pods: dict[str, PodState] = {}
         self.namespace_events: deque[str] = deque(maxlen=EVENT_TAIL)
         """Events about the release's other objects (a ReplicaSet's FailedCreate, …)."""
         self._lines: queue.Queue[LogLine] = queue.Queue()
         self._changed = threading.Condition()
-        self._streams: list[kube.Stream] = []
+        self._streams: list[kubestream.Stream] = []
         self._stopping = False
         self._followed: set[tuple[str, str, int]] = set()
         self._threads: list[threading.Thread] = []
@@ -183,6 +178,14 @@ class PodWatcher:
         with self._changed:
             return sorted(pod.name for pod in self.pods.values() if pod.ready and not pod.deleted)
 
+    def log_tail(self) -> list[str]:
+        """The last log lines of the pod most likely to explain a failure (the least settled)."""
+        with self._changed:
+            pods = sorted(
+                self.pods.values(), key=lambda pod: (pod.settled, not pod.reason, -pod.restarts)
+            )
+            return list(pods[0].logs) if pods else []
+
     def diagnosis(self) -> list[str]:
         """Which pod failed and why: its state, last events and last log lines."""
         with self._changed:
@@ -223,8 +226,8 @@ class PodWatcher:
         except Exception as error:  # noqa: BLE001 - a thread's traceback would land on the TUI
             self._say("wizard", f"cannot follow {name}: {type(error).__name__}: {error}", "warning")
 
-    def _stream(self) -> kube.Stream:
-        stream = kube.Stream()
+    def _stream(self) -> kubestream.Stream:
+        stream = kubestream.Stream()
         with self._changed:
             if self._stopping:
                 stream.stop()
@@ -279,26 +282,16 @@ class PodWatcher:
 
     def _list_pods(self, *, follow_ready: bool = True) -> str:
         """Bring every pod up to date from a fresh list; returns the list's resourceVersion."""
-        core = self.cluster.core
-        listed = self.cluster.call(
-            "list",
-            "pods",
-            self.namespace,
-            core.list_namespaced_pod,
-            self.namespace,
-            label_selector=self.selector,
-            _preload_content=False,
-        )
-        data = json.loads(listed.data)
+        pods, version = kube.list_release_pods(self.cluster, self.namespace, self.release)
         names = set()
-        for pod in data.get("items") or []:
+        for pod in pods:
             names.add(pod["metadata"]["name"])
             self._update(pod, deleted=False, follow_ready=follow_ready)
         with self._changed:
             for state in self.pods.values():
                 state.deleted = state.deleted or state.name not in names
             self._changed.notify_all()
-        return str((data.get("metadata") or {}).get("resourceVersion") or "")
+        return version
 
     def _update(self, pod: dict[str, Any], *, deleted: bool, follow_ready: bool = True) -> None:
         name = pod["metadata"]["name"]
