@@ -280,14 +280,14 @@ def test_status_exits_0_only_when_installed_running_healthy_and_undrifted(gw: Ga
     installed(gw)
     code, text, report = status_of(gw)
     assert code == 0 and report["ok"] is True and report["healthy"] is True, text
-    assert "uptime" in report["facts"]  # type: ignore[operator]
+    assert "uptime" in report["details"]  # type: ignore[operator]
 
     container = gw.container()
     assert container is not None
     container.stop(timeout=1)
     code, text, report = status_of(gw)
     assert code == 1 and report["state"] == "exited" and report["healthy"] is False
-    assert "replaces" in report["facts"]["next apply"]  # type: ignore[index]
+    assert "replaces" in report["details"]["next apply"]  # type: ignore[index]
 
     code, text, report = status_of(gw, env={"DOCKER_HOST": f"unix://{REPO_ROOT}/no-such.sock"})
     assert code == 1 and str(report["state"]).startswith("unknown: cannot reach") and report["problems"]

@@ -71,21 +71,21 @@ class StatusReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """For `status --json`: every value one line (multi-line details become lists of lines)."""
-        def one_line(value: str) -> str | list[str]:
-            lines = [clean(line.strip()) for line in str(value).splitlines() if line.strip()]
-            return lines[0] if len(lines) == 1 else lines
+        """For `status --json`: every value one line (a multi-line detail joined with "; ")."""
+
+        def one_line(value: str) -> str:
+            return "; ".join(clean(line.strip()) for line in str(value).splitlines() if line.strip())
 
         return {
             "ok": self.ok,
             "installed": self.installed,
-            "state": clean(self.state),
+            "state": one_line(self.state),
             "healthy": self.healthy,
-            "image": clean(self.image),
-            "drift": [{key: clean(value) for key, value in asdict(item).items()} for item in self.drift],
-            "problems": [clean(" ".join(problem.split())) for problem in self.problems],
-            "warnings": [clean(" ".join(warning.split())) for warning in self.warnings],
-            "facts": {clean(key): one_line(value) for key, value in self.details.items()},
+            "image": one_line(self.image),
+            "details": {one_line(key): one_line(value) for key, value in self.details.items()},
+            "drift": [{key: one_line(value) for key, value in asdict(item).items()} for item in self.drift],
+            "problems": [one_line(problem) for problem in self.problems],
+            "warnings": [one_line(warning) for warning in self.warnings],
         }
 
 
