@@ -128,10 +128,10 @@ def test_status_exits_by_the_rule_drift_and_not_installed_are_not_all_well(
     tls: Tls, kubeconfig: Path, helm_double: HelmDouble
 ) -> None:
     profile = current_profile(tls)
-    assert not HelmInstaller(profile, NAME).status().all_well  # not installed
+    assert not HelmInstaller(profile, NAME).status().ok  # not installed
     assert result(apply(profile)).ok
     healthy = HelmInstaller(profile, NAME).status()
-    assert healthy.all_well
+    assert healthy.ok
     gitlab_side.annotate_status(healthy, profile, NAME, None)  # what `status` adds for both engines
     assert healthy.details[AGENT_PLATFORM_URL_LABEL] == f"{HOST}:443"
     assert healthy.details[GATEWAY_URL_LABEL] == f"https://{HOST}"
@@ -139,7 +139,7 @@ def test_status_exits_by_the_rule_drift_and_not_installed_are_not_all_well(
         tls, gitlab={"url": "https://gitlab.example.com", "version": "19.2.1"}, helm={"chart_version": "0.8.9"}
     )
     report = HelmInstaller(changed, NAME).status()
-    assert not report.all_well
+    assert not report.ok
     assert [(d.field, d.profile) for d in report.drift] == [("helm.chart_version", "0.8.9")]
 
 
@@ -166,5 +166,5 @@ def test_an_interrupted_release_is_not_all_well(
     profile = current_profile(tls)
     leave_pending(helm_double)
     report = HelmInstaller(profile, NAME).status()
-    assert report.state == "pending-install" and report.healthy is False and not report.all_well
+    assert report.state == "pending-install" and report.healthy is False and not report.ok
     assert "interrupted" in report.details["what to do"]

@@ -74,7 +74,7 @@ def test_status_when_the_cluster_is_gone(profile: Profile, fake_kube: FakeKube) 
     fake_kube.stop()
     report = status(profile)
     # An unreachable cluster is not "all well": status exits 1 (#15.6).
-    assert report.state == "deployed" and report.healthy is False and not report.all_well
+    assert report.state == "deployed" and report.healthy is False and not report.ok
     assert report.details["cluster"].startswith("unreachable: the API server of context fake")
 
 

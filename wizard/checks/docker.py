@@ -13,7 +13,13 @@ from wizard.checks.base import (
 )
 from wizard.core import validators
 from wizard.tools import docker as engine_tools
-from wizard.tools.docker import ArchiveUnreadable, archive_tags, normalized_ref, registry_host
+from wizard.tools.docker import (
+    PREVIOUS_SUFFIX,
+    ArchiveUnreadable,
+    archive_tags,
+    normalized_ref,
+    registry_host,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -145,3 +151,20 @@ def image(context: CheckContext) -> Outcome:
     if present:
         return Outcome("pass", present)
     return _registry_outcome(context, ref, note)
+
+
+@check("docker.name", "Container name", targets=("docker",), timeout=ENGINE_TIMEOUT, field="docker.container_name")
+def container_name(context: CheckContext) -> Outcome:
+    """The container names apply will use are free or this profile's (the installer's own rule)."""
+    name = context.profile.docker.container_name
+    try:
+        with engine_client(context, ENGINE_TIMEOUT - 0.2) as client:
+            held = {each: engine_tools.named_labels(client, each) for each in (name, name + PREVIOUS_SUFFIX)}
+    except Exception as error:
+        return Outcome("skip", f"could not look in the engine: {engine_problem(error, context).detail}")
+    for each, labels in held.items():
+        if labels is not None and (conflict := engine_tools.name_conflict(each, labels, context.profile_name)):
+            return Outcome("fail", conflict.message, " ".join(conflict.remedies), conflict.field)
+    if held[name] is not None:
+        return Outcome("pass", f"{name} is this profile's container: apply replaces it if the profile changed")
+    return Outcome("pass", f"{name} is free")

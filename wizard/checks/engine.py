@@ -33,7 +33,7 @@ from wizard.core.profile import Profile
 
 __all__ = ["CheckContext", "CheckResult", "arun_checks", "run_checks", "select_checks"]
 
-_MODULES = ("host", "network", "gitlab", "tls", "docker", "kube", "profile_file")
+_MODULES = ("host", "network", "gitlab", "tls", "docker", "kube", "profile_file", "auth")
 _T = TypeVar("_T")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from wizard import __version__
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
+from wizard.core.notices import AUTH_BYPASS_WARNING
 
 # Each verb imports what it needs (pydantic, the engines, rich) when it runs: the wizard's
 # first screen and `--help` never pay for them.
@@ -130,7 +131,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     profile = store.load(path)
     print(clean(f"{path}: ready to apply ({profile.target})"))
     if profile.gateway.auth_bypass:
-        print("warning: gateway.auth_bypass is ON (AIGW_AUTH__BYPASS_EXTERNAL=true): troubleshooting only", file=sys.stderr)
+        print(f"warning: {AUTH_BYPASS_WARNING}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -144,6 +145,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         profile, resolution = resolve_profile(profile)
         print(f"# {clean(describe(resolution))}", file=sys.stderr)
     steps = plan.build(profile, name)
+    if profile.gateway.auth_bypass:
+        print(f"warning: {AUTH_BYPASS_WARNING}", file=sys.stderr)
     if args.script:
         target = Path(args.script)
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, load_profile
+from wizard.core.notices import AUTH_BYPASS_WARNING
 from wizard.core.text import clean, clean_block
 from wizard.install.base import StatusReport
 
@@ -66,6 +67,11 @@ def cancel_on_signals() -> Iterator[threading.Event]:
     def request_cancel(signum: int, _frame: object) -> None:
         if cancel.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl-C: the user insists
+        if not cancel.is_set():
+            try:  # said at once; the engine stops at its next call (each answers within seconds)
+                os.write(2, b"aigw-wizard: stopping: undoing what this run changed...\n")
+            except OSError:
+                pass  # the terminal is gone: the journal still records the rollback
         cancel.set()
 
     for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
@@ -99,9 +105,33 @@ def run_verb(profile: Profile, name: str, command: str, **options: Any) -> int:
     console = make_console()
     with cancel_on_signals() as cancel:
         stream = run(profile, name, command, cancel, **options)
-        result = render_events(stream, console)
-    console.print(f"Log: {clean(str(stream.log_path))}", style="dim", markup=False)
+        try:
+            render_events(stream, console)
+        except OSError:
+            # The terminal is gone (EPIPE, EIO after an SSH drop, ENOSPC): the run is not.
+            # Closing cancels it; the engine rolls back or finishes, the journal records it.
+            stream.close()
+            _quiet_stdout()
+            result = stream.result
+            return EXIT_OK if result and result.ok else EXIT_FAILED
+        finally:
+            stream.close()
+    result = stream.result
+    try:
+        console.print(f"Log: {clean(str(stream.log_path))}", style="dim", markup=False)
+    except OSError:
+        _quiet_stdout()
     return EXIT_OK if result and result.ok else EXIT_FAILED
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def run_preflight(profile: Profile, name: str) -> None:
@@ -144,7 +174,7 @@ def apply_profile(profile: Profile, name: str, args: argparse.Namespace, *, comm
     if not getattr(args, "skip_checks", False):
         run_preflight(profile, name)
     if profile.gateway.auth_bypass:
-        print("WARNING: gateway.auth_bypass is ON: the gateway will not authenticate requests", file=sys.stderr)
+        print(f"WARNING: {AUTH_BYPASS_WARNING}", file=sys.stderr)
     if not args.yes:
         from wizard.install import plan
         from wizard.tools.resolve import describe, resolve_profile
@@ -201,11 +231,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         profile, resolution = resolve_profile(profile, check_newer=True, use_registry=False)
     report = installer_for(profile, name).status()
     annotate_status(report, profile, name, resolution)
+    if profile.gateway.auth_bypass:
+        report.warnings.append(AUTH_BYPASS_WARNING)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print_status(name, report)
-    return EXIT_OK if report.all_well else EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def annotate_status(report: StatusReport, profile: Profile, name: str, resolution: Any) -> None:
@@ -215,7 +247,7 @@ def annotate_status(report: StatusReport, profile: Profile, name: str, resolutio
 
 
 def print_status(name: str, report: StatusReport) -> None:
-    health = {True: "healthy", False: "unhealthy", None: "unknown"}[report.healthy]
+    health = {True: "healthy", False: "unhealthy", None: "health unknown"}[report.healthy]
     # What the engine reports (labels, states, drifted values) is outside text: cleaned.
     print(clean(f"{name}: {report.state}" + (f", {health}" if report.installed else "")))
     if report.image:
@@ -226,6 +258,11 @@ def print_status(name: str, report: StatusReport) -> None:
         print("  drift (running vs profile):")
         for drift in report.drift:
             print(clean(f"    {drift.field}: running {drift.actual!r}, profile says {drift.profile!r}"))
+    for problem in report.problems:
+        if problem not in report.state:  # an unreachable engine is already the state
+            print(clean(f"  problem: {problem}"))
+    for warning in report.warnings:
+        print(clean(f"  WARNING: {warning}"))
 
 
 @exclusive

@@ -13,19 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.core.errors import Cancelled
 from wizard.core.events import Event
+from wizard.core.notices import AUTH_BYPASS_WARNING
+from wizard.core.text import clean
+
+__all__ = ["AUTH_BYPASS_WARNING", "Drift", "Installer", "StatusReport"]
 
 if TYPE_CHECKING:
     from wizard.core.profile import Profile
 
 VERIFY_COMMAND = "sudo gitlab-rake gitlab:duo:verify_self_hosted_setup"
-AUTH_BYPASS_WARNING = (
-    "gateway.auth_bypass is ON: AIGW_AUTH__BYPASS_EXTERNAL=true makes the gateway skip "
-    "authentication; turn it off as soon as troubleshooting is done"
-)
 WHERE_TO_SET_URL = (
     "In GitLab, go to Admin > GitLab Duo > Change configuration and set the AI gateway URL "
     "(older releases: the AI_GATEWAY_URL environment variable)."
 )
+
+
+RUNNING_STATES = ("running", "deployed")
+"""States of an installed gateway that serves (Docker's "running", Helm's "deployed")."""
 
 
 @dataclass(frozen=True)
@@ -49,14 +53,40 @@ class StatusReport:
     details: dict[str, str] = field(default_factory=dict)
     """Target-specific facts, in display order (uptime, pods, ingress host, …)."""
     drift: list[Drift] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """What else is wrong (an interrupted upgrade, an engine that did not answer): each fails `status`."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know but does not fail `status` (authentication bypassed)."""
 
     @property
-    def all_well(self) -> bool:
-        """The rule `status` exits 0 by: installed, healthy (running, pods Ready), no drift."""
-        return self.installed and self.healthy is True and not self.drift
+    def ok(self) -> bool:
+        """What `status` exits 0 for, on both targets: installed, running (or deployed),
+        healthy, no drift, no problem. Anything else, unknown health included, exits 1."""
+        return (
+            self.installed
+            and self.state in RUNNING_STATES
+            and self.healthy is True
+            and not self.drift
+            and not self.problems
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """For `status --json`: every value one line (a multi-line detail joined with "; ")."""
+
+        def one_line(value: str) -> str:
+            return "; ".join(clean(line.strip()) for line in str(value).splitlines() if line.strip())
+
+        return {
+            "ok": self.ok,
+            "installed": self.installed,
+            "state": one_line(self.state),
+            "healthy": self.healthy,
+            "image": one_line(self.image),
+            "details": {one_line(key): one_line(value) for key, value in self.details.items()},
+            "drift": [{key: one_line(value) for key, value in asdict(item).items()} for item in self.drift],
+            "problems": [one_line(problem) for problem in self.problems],
+            "warnings": [one_line(warning) for warning in self.warnings],
+        }
 
 
 class Installer(ABC):

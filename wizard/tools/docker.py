@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard.core.errors import WizardError
-from wizard.core.spec import LABEL_PROFILE
+from wizard.core.spec import LABEL_MANAGED, LABEL_PROFILE
 from wizard.tools.oserrors import plain_error, root_os_error
 
 if TYPE_CHECKING:
@@ -373,3 +373,51 @@ def port_holders(client: DockerClient, port: int, profile_name: str) -> list[tup
         (str(container.name), container.labels.get(LABEL_PROFILE) == profile_name)
         for container in client.containers.list(filters={"publish": f"{port}/tcp"})
     ]
+
+
+# --- container names --------------------------------------------------------------------------
+
+
+PREVIOUS_SUFFIX = "-previous"
+"""An upgrade keeps the current container as NAME-previous until the new one is stable."""
+
+
+class NameTaken(WizardError):
+    """A container name the profile wants is held by a container that is not this profile's."""
+
+
+def name_conflict(name: str, labels: Mapping[str, str], profile_name: str) -> NameTaken | None:
+    """Why the container `name` (with `labels`) is not this profile's to touch, or None when it is.
+    The installer refuses with it; the `docker.name` check predicts that refusal."""
+    if labels.get(LABEL_MANAGED) != "true":
+        return NameTaken(
+            f"a container named {name} already exists and was not created by aigw-wizard; "
+            "it was left untouched",
+            [
+                f"Rename or remove it yourself (docker rename {name} {name}-old), "
+                "or set docker.container_name to another name in the profile."
+            ],
+            "docker.container_name",
+        )
+    owner = labels.get(LABEL_PROFILE, "")
+    if owner != profile_name:
+        return NameTaken(
+            f"container {name} belongs to aigw-wizard profile {owner!r}, not {profile_name!r}; it was left untouched",
+            [
+                f"Manage it with that profile (aigw-wizard status {owner}), "
+                "or set docker.container_name to another name in the profile."
+            ],
+            "docker.container_name",
+        )
+    return None
+
+
+def named_labels(client: DockerClient, name: str) -> dict[str, str] | None:
+    """The labels of the container called exactly `name`, or None when there is none."""
+    from docker.errors import NotFound
+
+    try:
+        container = client.containers.get(name)
+    except NotFound:
+        return None
+    return dict(container.labels) if container.name == name else None  # `get` also matches id prefixes

@@ -57,10 +57,16 @@ class DockerInstaller(ImageSteps, Lifecycle, StatusReader):
     def status(self) -> StatusReport:
         try:
             self.connect()
-        except EngineUnreachable as failure:
-            return StatusReport(installed=False, state=f"unknown: {failure.message}")
-        try:
-            return self.read_status()
+            with self.quick():
+                return self.read_status()
+        except Exception as error:  # unreachable, hung (timed out), or refusing: one line
+            failure = error if isinstance(error, EngineUnreachable) else self.steps.failure(error)
+            return StatusReport(
+                installed=False,
+                state=f"unknown: {failure.message}",
+                details={"what to do": failure.remedies[0]} if failure.remedies else {},
+                problems=[failure.message],
+            )
         finally:
             self.close()
 

@@ -20,7 +20,7 @@ from wizard.core.events import LogLine
 from wizard.install.docker import probes
 from wizard.install.docker.container import create_arguments
 from wizard.install.docker.engine import HEALTH_PATH, DockerBase, Run, host_port
-from wizard.install.docker.streams import MAX_LOG_LINE, EventQueue, LogFollower
+from wizard.install.docker.streams import MAX_LOG_LINE, DeathWatch, EventQueue, LogFollower
 from wizard.install.runner import Step, StepFailed
 from wizard.tools import docker as engine_tools
 from wizard.tools.ports import probe_port
@@ -38,14 +38,15 @@ class Lifecycle(DockerBase):
 
         Returns our container (if any) and what was done about an interrupted upgrade.
         """
-        current = self.ours(self.spec.name)
-        previous = self.ours(self.previous_name)
+        with self.quick():
+            current = self.ours(self.spec.name)
+            previous = self.ours(self.previous_name)
         if previous is None:
             step.done(_describe(current))
             return current, ""
         yield LogLine(source="wizard", text=f"{self.previous_name} is left from an interrupted upgrade")
         if current is not None and self.matches(current) and current.status == "running":
-            if (yield from self.becomes_healthy(current)):
+            if (yield from self.becomes_healthy(current, settle=True)):
                 previous.remove(force=True, v=True)
                 step.done(f"the new container is healthy: removed {self.previous_name}")
                 return current, "finished the interrupted upgrade"
@@ -57,13 +58,16 @@ class Lifecycle(DockerBase):
         step.done(f"{self.spec.name} is the previous container again")
         return previous, "undid the interrupted upgrade"
 
-    def becomes_healthy(self, container: Container) -> Run[bool]:
-        """Wait for a container an earlier run started (it may still be starting up)."""
+    def becomes_healthy(self, container: Container, *, settle: bool = False) -> Run[bool]:
+        """Wait for a container an earlier run started (it may still be starting up); with
+        `settle`, it must also stay healthy for the settle window."""
         port = host_port(container)
         if port is None:
             return False
         try:
             yield from self.wait_healthy(container, port, self.cancel, since=time.time())
+            if settle and self.settle_seconds > 0:
+                yield from self.stays_healthy(container, port, self.cancel)
         except StepFailed as failure:
             yield LogLine(source="wizard", text=failure.message, level="warning")
             return False
@@ -74,11 +78,12 @@ class Lifecycle(DockerBase):
         port = self.spec.host_port
         if current is not None and current.status == "running" and host_port(current) == port:
             return "held by the current gateway container, which the new one replaces"
-        probe = probe_port(
-            port,
-            lambda: engine_tools.port_holders(self.client, port, self.profile_name),
-            lambda error: engine_tools.describe(error, os.environ),
-        )
+        with self.quick():
+            probe = probe_port(
+                port,
+                lambda: engine_tools.port_holders(self.client, port, self.profile_name),
+                lambda error: engine_tools.describe(error, os.environ),
+            )
         if probe.state == "ours":
             return f"held by this profile's container {probe.ours[0]}, which the new one replaces"
         if not probe.usable:
@@ -118,9 +123,18 @@ class Lifecycle(DockerBase):
             waited = yield from self.wait_healthy(made[0], self.spec.host_port, self.cancel)
             step.done(f"healthy after {waited:.1f}s")
 
+        def settle(step: Step) -> Run[None]:
+            yield from self.stays_healthy(made[0], self.spec.host_port, self.cancel)
+            step.done(f"up and healthy for {self.settle_seconds:g}s")
+
         try:
             yield from self.steps.step("container", f"Start the gateway container {self.spec.name}", start)
             yield from self.steps.step("health", f"Wait for {self.health_url} to answer", health)
+            if self.settle_seconds > 0:
+                # The previous container stays until then: this is the point of no return.
+                yield from self.steps.step(
+                    "settle", f"Check that it stays healthy for {self.settle_seconds:g}s", settle
+                )
         except WizardError as failure:  # the runner closed the step and diagnosed engine errors
             outcome = yield from self.roll_back(made[0] if made else None, moved[0] if moved else None, old_was_running)
             if isinstance(failure, Cancelled):
@@ -184,37 +198,45 @@ class Lifecycle(DockerBase):
     def wait_healthy(
         self, container: Container, port: int, stop: threading.Event, since: float | None = None
     ) -> Run[float]:
-        """Poll the health URL until it answers 200, streaming the container's log meanwhile.
+        """Probe the health URL until it answers 200, streaming the container's log meanwhile.
 
+        Cheap and quick: one plain HTTP request on loopback every `poll_interval` while nothing
+        answers (no request reaches the gateway, so its log stays quiet), every
+        `patient_poll_interval` once it answers something else than 200. The container is
+        inspected only every `inspect_interval`, or at once when the engine reports it died.
         Fails when the container stops (with its exit code) or the timeout passes; returns the
         seconds waited. `stop` cancels the wait (rollbacks pass an event nobody sets); `since`
         limits the streamed log to what is new.
         """
         started = time.monotonic()
-        if self.probe(port):
+        if self.probe_status(port) == 200:
             yield from self.after_health(stop)
             return 0.0
         url = f"{probes.base_url(self.profile, port)}{HEALTH_PATH}"
         restarts = _restarts(container)
         events = EventQueue()
         logs = LogFollower(container, events, since)
+        watch = DeathWatch(self.client, container)
+        inspected = time.monotonic()
         try:
-            while not self.probe(port):
+            while (answer := self.probe_status(port)) != 200:
                 yield from events.drain()
                 if stop.is_set():
                     raise Cancelled
-                container.reload()
-                # A restart policy brings a crashed container back: count restarts, not just states.
-                if container.status in _STOPPED_STATES or _restarts(container) > restarts:
-                    logs.finish(timeout=2.0)
-                    yield from events.drain()
-                    raise StepFailed(
-                        f"the gateway container exited with code {last_exit_code(self.client, container)} "
-                        "before it became healthy",
-                        "Fix what its log says (often gitlab.url, the CA bundle or a wrong image), "
-                        "then run apply again.",
-                        log_tail=self.log_tail(container),
-                    )
+                if watch.died.is_set() or time.monotonic() - inspected >= self.inspect_interval:
+                    container.reload()
+                    inspected = time.monotonic()
+                    # A restart policy brings a crashed container back: count restarts, not just states.
+                    if watch.died.is_set() or container.status in _STOPPED_STATES or _restarts(container) > restarts:
+                        logs.finish(timeout=2.0)
+                        yield from events.drain()
+                        raise StepFailed(
+                            f"the gateway container exited with code {last_exit_code(self.client, container)} "
+                            "before it became healthy",
+                            "Fix what its log says (often gitlab.url, the CA bundle or a wrong image), "
+                            "then run apply again.",
+                            log_tail=self.log_tail(container),
+                        )
                 if time.monotonic() - started >= self.health_timeout:
                     raise StepFailed(
                         f"the gateway did not answer {url} within {self.health_timeout:g}s",
@@ -222,14 +244,53 @@ class Lifecycle(DockerBase):
                         "an AI gateway image (self-hosted-vX.Y.Z-ee).",
                         log_tail=self.log_tail(container),
                     )
-                quick = time.monotonic() - started < self.fast_poll_seconds
-                stop.wait(self.poll_interval if quick else self.patient_poll_interval)
+                stop.wait(self.poll_interval if answer is None else self.patient_poll_interval)
         finally:
+            watch.stop()
             logs.stop()
         yield from events.drain()
         waited = time.monotonic() - started
         yield from self.after_health(stop)
         return waited
+
+    def stays_healthy(self, container: Container, port: int, stop: threading.Event) -> Run[None]:
+        """Health means stable: after its first 200 the container must stay up, unrestarted and
+        answering for `settle_seconds`; fails (so the caller rolls back) when it does not."""
+        container.reload()
+        restarts = _restarts(container)
+        events = EventQueue()
+        logs = LogFollower(container, events, since=time.time())
+        watch = DeathWatch(self.client, container)
+        deadline = time.monotonic() + self.settle_seconds
+        misses = 0
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                stop.wait(min(self.settle_probe_interval, left))
+                yield from events.drain()
+                if stop.is_set():
+                    raise Cancelled
+                misses = 0 if self.probe_status(port) == 200 else misses + 1
+                container.reload()
+                died = watch.died.is_set() or container.status != "running" or _restarts(container) > restarts
+                if died or misses >= 2:
+                    logs.finish(timeout=1.0 if died else 0.0)
+                    yield from events.drain()
+                    what = (
+                        f"exited with code {last_exit_code(self.client, container)}"
+                        if died
+                        else "stopped answering it"
+                    )
+                    raise StepFailed(
+                        f"the gateway answered its health check, then {what} within the "
+                        f"{self.settle_seconds:g}s it must stay healthy",
+                        "Read its log above: it starts, then fails (often gitlab.url, the CA bundle, "
+                        "or a wrong image); fix that, then run apply again.",
+                        log_tail=self.log_tail(container),
+                    )
+        finally:
+            watch.stop()
+            logs.stop()
+        yield from events.drain()
 
     def log_tail(self, container: Container) -> list[str]:
         raw: bytes = container.logs(tail=LOG_TAIL_LINES)

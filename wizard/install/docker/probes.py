@@ -58,20 +58,30 @@ def checks_auth(profile: Profile) -> bool:
     return bool(release and release.root_probe and not profile.gateway.auth_bypass)
 
 
-def ready(profile: Profile, port: int, timeout: float) -> bool:
-    """healthz 200, and the 401 on `/` where the release has it (see the module docstring)."""
+NOT_READY = 503
+"""What `health_status` says when healthz answers 200 but `/` does not enforce auth yet."""
+
+
+def health_status(profile: Profile, port: int, timeout: float) -> int | None:
+    """healthz's HTTP status (None: nothing answers). A 200 counts only when `/` also answers
+    the 401 JSON where the release has it; otherwise NOT_READY (up, not ready)."""
     base = base_url(profile, port)
     try:
         status, _ = _get(profile, f"{base}/monitoring/healthz", timeout)
-        if status != 200:
-            return False
-        if not checks_auth(profile):
-            return True
-        status, body = _get(profile, f"{base}/", timeout)
+        if status != 200 or not checks_auth(profile):
+            return status
+        root, body = _get(profile, f"{base}/", timeout)
     except (OSError, http.client.HTTPException, ValueError):  # refused, reset mid-start-up
-        return False
-    if status != 401:
-        return False
+        return None
+    return 200 if root == 401 and _says_unauthorized(body) else NOT_READY
+
+
+def ready(profile: Profile, port: int, timeout: float) -> bool:
+    """healthz 200, and the 401 on `/` where the release has it (see the module docstring)."""
+    return health_status(profile, port, timeout) == 200
+
+
+def _says_unauthorized(body: bytes) -> bool:
     try:
         return bool(json.loads(body).get("error") == health.UNAUTHORIZED_ERROR)
     except (ValueError, AttributeError):

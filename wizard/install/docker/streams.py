@@ -9,6 +9,7 @@ from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
 import requests
+from docker import DockerClient
 from docker.errors import DockerException
 from docker.models.containers import Container
 
@@ -75,6 +76,28 @@ class LogFollower:
         """Let the last lines of a stopped container arrive, then stop."""
         self._thread.join(timeout)
         self.stop()
+
+    def stop(self) -> None:
+        self._stream.close()
+        self._thread.join(1.0)
+
+
+class DeathWatch:
+    """Sets `died` the moment the engine reports the container died (its `die` event), from a
+    thread reading the engine's event stream filtered to that one container."""
+
+    def __init__(self, client: DockerClient, container: Container) -> None:
+        self.died = threading.Event()
+        self._stream = client.events(filters={"container": container.id, "event": "die"}, decode=True)
+        self._thread = threading.Thread(target=self._read, name=f"die-{container.name}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for _event in self._stream:
+                self.died.set()
+        except (OSError, ValueError, AttributeError, requests.RequestException, DockerException):
+            pass  # closed under us by stop(), or the engine went away: inspection still runs
 
     def stop(self) -> None:
         self._stream.close()
