@@ -70,7 +70,7 @@ class AigwWizardApp(App[None]):
     def open_session(self, message: OpenSession) -> None:
         """Resume a profile at its first incomplete step."""
         from wizard.core import store
-        from wizard.session import WizardSession
+        from wizard.session import WizardSession, run_holder
 
         try:
             if message.new:
@@ -81,6 +81,9 @@ class AigwWizardApp(App[None]):
             self.notify(str(error), title="Cannot open the profile", severity="error", timeout=15, markup=False)
             return
         self.session = session
+        holder = run_holder(session.name)
+        if holder:  # e.g. the SSH connection dropped mid-install: that run goes on
+            self.notify(f"A run is still going: {holder}", title="Profile busy", severity="warning", timeout=15, markup=False)
         self.goto(session.resume_step())
 
     @on(GoToStep)

@@ -74,7 +74,7 @@ class GatewayScreen(WizardScreen):
         self._sync_source()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        error = self.session.set("gateway.auth_bypass", event.value)
+        error = self.set_field("gateway.auth_bypass", event.value)
         self.set_status(error or "")
         self._sync_bypass()
         self.refresh_chrome()

@@ -15,6 +15,7 @@ from screens.widgets import NavButton
 from wizard.core.paths import expand_user
 from wizard.core.text import clean, clean_block
 from wizard.install import plan
+from wizard.session import run_holder
 
 
 class ReviewScreen(WizardScreen):
@@ -37,6 +38,18 @@ class ReviewScreen(WizardScreen):
         super().on_mount()
         self.query_one("#next", NavButton).set_text("Install")
         self.query_one(TextArea).focus()
+        self.show_running()
+
+    def show_running(self) -> bool:
+        """A run of this profile still going (another terminal, an SSH connection lost
+        mid-install) is said, and no second run offered; True when there is one."""
+        holder = run_holder(self.session.name)
+        self.query_one("#next", NavButton).set_text("Refresh" if holder else "Install")
+        if holder:
+            self.set_status(f"A run is still going: {holder}. Wait for it to finish (Refresh checks again).")
+        else:
+            self.set_status("")
+        return holder is not None
 
     def action_save_script(self) -> None:
         default = str(Path.cwd() / f"aigw-install-{self.session.name}.sh")
@@ -55,6 +68,9 @@ class ReviewScreen(WizardScreen):
         self.app.push_screen(TextPromptModal("Save the commands as a script", value=default), chosen)
 
     def action_next(self) -> None:
+        if self.show_running():
+            return
+
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.post_message(GoToStep("install"))

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.core import paths, store
+from wizard.core import files, paths, store
 from wizard.core.events import Event, Result
 from wizard.core.profile import Profile, Target, problems, validate_field
 
@@ -105,24 +104,42 @@ def _to_int(raw: Any) -> int | str:
 
 _CONVERTERS = {"gateway.port": _to_int}
 
+def field_text(profile: Profile, field: str) -> str:
+    """A dotted field's value as its form field shows it (tables as NAME=VALUE lines)."""
+    value: Any = profile
+    for part in field.split("."):
+        value = getattr(value, part, "")
+    if isinstance(value, dict):
+        return "\n".join(f"{key}={item}" for key, item in value.items())
+    if value is None:
+        return ""
+    return str(value)
+
+
 RunChecks = Callable[[Profile, str], Iterator["CheckResult"]]
 InstallerFor = Callable[[Profile, str, threading.Event], "Installer"]
 
 
 def run_apply(profile: Profile, name: str, cancel: threading.Event, installer_for: InstallerFor | None = None) -> Iterator[Event]:
-    """The install run: the installer's events, each recorded in the journal as it passes.
+    """The install run: `wizard.install.run.run` (the one run the CLI's `apply` drives too),
+    under the profile's run lock. A run already going on (this TUI, another one, the CLI)
+    ends this one at once with a `Result` naming the holder; nothing else starts."""
+    from wizard.core.lock import RunLocked, hold
+    from wizard.install.run import run
 
-    The ONE place the TUI wires journal and installer together; `wizard/install/run.py`
-    (shared with the CLI) replaces it once it lands.
-    """
-    from wizard.core.journal import Journal
+    try:
+        with hold(name, "apply (tui)"):
+            yield from run(profile, name, "apply", cancel, installer_for=installer_for)
+    except RunLocked as busy:
+        yield Result(ok=False, summary=busy.message, remedies=tuple(busy.remedies), changed=False)
 
-    if installer_for is None:
-        from wizard.install import installer_for as default_installer_for
 
-        installer_for = default_installer_for
-    journal = Journal(name, "apply")
-    yield from journal.follow(installer_for(profile, name, cancel).apply())
+def run_holder(name: str) -> str | None:
+    """Who is running an install of this profile right now, in words (None: nobody)."""
+    from wizard.core.lock import holder
+
+    found = holder(name)
+    return found.describe() if found else None
 
 
 @dataclass(frozen=True)
@@ -163,10 +180,14 @@ def tls_gate(findings: list[CheckResult]) -> str | None:
 class WizardSession:
     """One profile being edited: every valid change is written to disk at once."""
 
-    def __init__(self, name: str, path: Path, profile: Profile, engines: Engines | None = None) -> None:
+    def __init__(self, name: str, path: Path, profile: Profile, engines: Engines | None = None,
+                 revision: store.Revision | None = None) -> None:
         self.name = name
         self.path = path
         self.profile = profile
+        self.revision = revision
+        """The file as the session last read or wrote it (`store.update_field` compares it)."""
+        self.reloaded = False
         self.engines = engines or Engines()
         self.result: Result | None = None
         """How the last install of this session ended (the Done screen shows its addresses)."""
@@ -175,12 +196,14 @@ class WizardSession:
     def open(cls, ref: str, engines: Engines | None = None) -> WizardSession:
         """Load a saved profile (raises store.ProfileError with a one-line reason)."""
         path = store.resolve(ref)
-        return cls(store.name_of(path), path, store.load(path), engines)
+        profile, revision = store.load_with_revision(path)
+        return cls(store.name_of(path), path, profile, engines, revision)
 
     @classmethod
     def create(cls, name: str, engines: Engines | None = None) -> WizardSession:
         path = store.create(name)
-        session = cls(name, path, store.load(path), engines)
+        profile, revision = store.load_with_revision(path)
+        session = cls(name, path, profile, engines, revision)
         session._write_confirmed(set())  # from now on, resume where the user left off
         return session
 
@@ -206,31 +229,48 @@ class WizardSession:
 
     def _write_confirmed(self, steps: set[str]) -> None:
         target = self._progress_file
-        paths.ensure_private_dir(target.parent)
-        temporary = target.with_suffix(".tmp")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(sorted(steps), handle)
-            os.replace(temporary, target)
+            paths.ensure_private_dir(target.parent)
+            files.write_private(target, json.dumps(sorted(steps)))
         except OSError:
             pass  # losing the resume hint is harmless: completeness still decides
 
     def set(self, field: str, raw: Any) -> str | None:
-        """Validate and, when valid and changed, save; returns the plain-words error or None."""
+        """Validate and, when valid and changed, save this one field on top of the file as it
+        is on disk now; returns the plain-words error or None.
+
+        When the file changed on disk since the session read it (a hand edit, the CLI), the
+        session reloads it first (`reloaded` says so until the screen takes the news with
+        `take_reloaded`), then applies this value on top of what is there now.
+        """
         value = _CONVERTERS.get(field, lambda x: x)(raw)
         if field == "gateway.port" and isinstance(value, str):
             return "must be a whole number from 1 to 65535"
         updated, error = validate_field(self.profile, field, value)
         if updated is None:
             return error
-        if updated.model_dump() != self.profile.model_dump():
+        try:
             try:
-                store.save(updated, self.path)
-            except (store.ProfileError, OSError) as failure:
-                return f"could not save the profile: {failure}"
-            self.profile = updated
+                self.profile, self.revision = store.update_field(self.path, field, value, self.revision)
+            except store.ProfileChanged as changed:
+                if changed.profile is None or changed.revision is None:
+                    return "the profile changed on disk and no longer loads: fix the file, then reopen it"
+                self.profile, self.revision = changed.profile, changed.revision
+                self.reloaded = True
+                updated, error = validate_field(self.profile, field, value)
+                if updated is None:
+                    return error
+                self.profile, self.revision = store.update_field(self.path, field, value, self.revision)
+        except store.ProfileChanged:
+            return "the profile keeps changing on disk; try again"
+        except (store.ProfileError, OSError) as failure:
+            return f"could not save the profile: {failure}"
         return None
+
+    def take_reloaded(self) -> bool:
+        """True once after `set` reloaded the profile from disk (the screen refreshes its fields)."""
+        reloaded, self.reloaded = self.reloaded, False
+        return reloaded
 
     def checks(self) -> Iterator[CheckResult]:
         """The preflight checks on the profile as it is now, one result as each finishes."""
