@@ -60,7 +60,7 @@ class AigwWizardApp(App[None]):
     def get_default_screen(self) -> Screen[Any]:
         from screens.profiles import ProfilesScreen
 
-        return ProfilesScreen()
+        return ProfilesScreen(self._installer_for)
 
     def on_mount(self) -> None:
         if self.initial_profile:

@@ -81,7 +81,7 @@ class WizardScreen(Screen[None]):
     def _focus_requested_field(self) -> None:
         for form_field in self.query(FormField):
             if form_field.field == self.focus_field:
-                form_field.input.focus()
+                form_field.focus_input()
                 form_field.scroll_visible()
 
     def refresh_chrome(self) -> None:
@@ -121,7 +121,7 @@ class WizardScreen(Screen[None]):
         for form_field in self.query(FormField):
             if form_field.field != except_field:
                 text = field_text(self.session.profile, form_field.field)
-                if form_field.input.value != text:
+                if form_field.value != text:
                     form_field.set_value(text)
 
     def field_changed(self, field: str, error: str | None) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from screens.base import WizardScreen
@@ -15,7 +18,7 @@ from screens.widgets import NavButton
 from wizard.core.paths import expand_user
 from wizard.core.text import clean, clean_block
 from wizard.install import plan
-from wizard.session import run_holder
+from wizard.session import resolve_tag_locally, run_holder, tag_words
 
 
 class ReviewScreen(WizardScreen):
@@ -32,13 +35,27 @@ class ReviewScreen(WizardScreen):
         profile = self.session.profile
         yield Static(clean(f"{profile.target}: {profile.image_ref}  ->  GitLab uses {profile.gateway_url}"),
                      classes="note", markup=False)
+        yield Static(clean(f"Image tag: {tag_words(profile)}"), id="review-tag", classes="note", markup=False)
         yield TextArea(clean_block(self.plan_text), read_only=True, id="plan-text", soft_wrap=False)
+
+    @dataclass
+    class TagResolved(Message):
+        words: str
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="tag")
+    def resolve_tag(self) -> None:
+        self.post_message(self.TagResolved(resolve_tag_locally(self.session.profile)))
+
+    @on(TagResolved)
+    def show_tag(self, message: TagResolved) -> None:
+        self.query_one("#review-tag", Static).update(clean(f"Image tag: {message.words}"))
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#next", NavButton).set_text("Install")
         self.query_one(TextArea).focus()
         self.show_running()
+        self.resolve_tag()
 
     def show_running(self) -> bool:
         """A run of this profile still going (another terminal, an SSH connection lost
