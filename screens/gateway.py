@@ -64,14 +64,16 @@ class GatewayScreen(WizardScreen):
                         placeholder="optional: PEM of your private CA")
         if profile.target != "helm":
             yield FormField("docker.container_name", "Container name", profile.docker.container_name)
-            yield PairsField("docker.extra_hosts", "Extra hosts", field_text(profile, "docker.extra_hosts"),
-                             placeholder="gitlab.corp.test=10.0.0.5")
-        yield PairsField("gateway.extra_env", "Extra env", field_text(profile, "gateway.extra_env"),
-                         placeholder="AIGW_LOGGING__LEVEL=debug")
         with Horizontal(classes="inline-row"):
             yield Label("  Auth bypass", classes="field-label", markup=False)
             yield Toggle("AIGW_AUTH__BYPASS_EXTERNAL", gateway.auth_bypass, id="auth-bypass", compact=True)
         yield Static("", id="bypass-state", classes="live", markup=False)
+        # Rarely needed: last.
+        if profile.target != "helm":
+            yield PairsField("docker.extra_hosts", "Extra hosts", field_text(profile, "docker.extra_hosts"),
+                             placeholder="gitlab.corp.test=10.0.0.5")
+        yield PairsField("gateway.extra_env", "Extra env", field_text(profile, "gateway.extra_env"),
+                         placeholder="AIGW_LOGGING__LEVEL=debug")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -147,7 +149,9 @@ class GatewayScreen(WizardScreen):
     def _image_used(self, words: str | None = None) -> str:
         # The whole reference: a long registry path does not fit in the Image field.
         profile = self.session.profile
-        return clean(f"Image used: {profile.image_repository}:{words or tag_words(profile)}")
+        if profile.gateway.tag:
+            return clean(f"Image used: {profile.image_repository}:{profile.gateway.tag}")
+        return clean(f"Image used: {profile.image_repository}") + "\n" + clean(f"Tag used: {words or tag_words(profile)}")
 
     def _tag_placeholder(self) -> str:
         release = self.session.profile.release

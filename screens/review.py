@@ -18,7 +18,7 @@ from screens.widgets import NavButton
 from wizard.core.paths import expand_user
 from wizard.core.text import clean, clean_block
 from wizard.install import plan
-from wizard.session import resolve_tag_locally, run_holder, tag_words
+from wizard.session import run_holder, tag_words
 
 
 class ReviewScreen(WizardScreen):
@@ -44,7 +44,7 @@ class ReviewScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="tag")
     def resolve_tag(self) -> None:
-        self.post_message(self.TagResolved(resolve_tag_locally(self.session.profile)))
+        self.post_message(self.TagResolved(self.session.engines.tag(self.session.profile)))
 
     @on(TagResolved)
     def show_tag(self, message: TagResolved) -> None:

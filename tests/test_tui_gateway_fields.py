@@ -53,7 +53,7 @@ async def test_an_empty_tag_says_automatic_and_the_variant_picks_the_fips_image(
         assert store.load("p").gateway.variant == "fips"
         assert "self-hosted-fips" in str(app.screen.query_one("#image-used").render())
         await type_into(pilot, "gateway.tag", "self-hosted-v18.2.1-ee")
-        assert "self-hosted-v18.2.1-ee (pinned)" in str(app.screen.query_one("#image-used").render())
+        assert ":self-hosted-v18.2.1-ee" in str(app.screen.query_one("#image-used").render())
 
 
 async def test_extra_hosts_and_extra_env_are_edited_as_lines_and_bad_lines_are_refused(config_dir: Path) -> None:

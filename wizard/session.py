@@ -185,6 +185,11 @@ class Engines:
 
     run_checks: RunChecks | None = None
     installer_for: InstallerFor | None = None
+    resolve_tag: Callable[[Profile], str] | None = None
+    """The image tag in words from the archive and local images (`resolve_tag_locally`)."""
+
+    def tag(self, profile: Profile) -> str:
+        return (self.resolve_tag or resolve_tag_locally)(profile)
 
     def checks(self, profile: Profile, name: str) -> Iterator[CheckResult]:
         if self.run_checks is not None:
@@ -222,17 +227,18 @@ def resolve_tag_locally(profile: Profile, timeout: float = 2.0, *, engine: bool 
 
     if profile.gateway.tag or profile.release is None:
         return tag_words(profile)
-    if not engine and not profile.gateway.image_archive:
-        return tag_words(profile)  # nothing local to look in
+    if not profile.gateway.image_archive and (not engine or profile.target == "helm"):
+        return tag_words(profile)  # nothing local to look in (a cluster pulls for itself)
     engine_tags: list[str] | None = None
-    if engine and not profile.gateway.image_archive and profile.target != "helm":
+    if not profile.gateway.image_archive:
         try:
             with docker_tools.engine(os.environ, timeout) as client:
                 engine_tags = tags.engine_lister(client)(profile.image_repository)
         except Exception:  # no engine here: the exact tag is the answer, the checks say why
             engine_tags = None
     found = tags.resolve_tag(profile, engine=(lambda _repo: engine_tags) if engine_tags is not None else None)
-    where = {"archive": "in the archive", "engine": "among local images", "exact": "exact tag; the checks ask the registry"}
+    where = {"archive": "in the archive", "engine": "newest among local images",
+             "exact": "none among local images; the checks ask the registry"}
     return f"{found.tag} ({where.get(found.source, found.source)})" if found.tag else (found.warning or "-")
 
 
