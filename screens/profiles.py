@@ -15,8 +15,8 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from screens import glyphs
+from screens.buttons import NavButton
 from screens.messages import OpenSession
-from screens.widgets import NavButton
 from wizard.core import paths
 from wizard.core.text import clean, clean_block
 

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, Static, TextArea
 
 from screens import glyphs
+from screens.buttons import NavButton
 from wizard.core.text import clean
 
 if TYPE_CHECKING:
@@ -247,26 +248,3 @@ class Toggle(Checkbox):
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return super().get_content_width(container, viewport) + 2  # the focus marker
-
-
-class NavButton(Button):
-    """A button that shows focus in its characters, `▸Next◂` (`>Next<` on the Linux console):
-    reverse video alone is lost without colour."""
-
-    def __init__(self, label: str, **kwargs: object) -> None:
-        self.text = label
-        super().__init__(f" {label} ", **kwargs)  # type: ignore[arg-type]
-
-    def set_text(self, label: str) -> None:
-        self.text = label
-        self._show_focus(self.has_focus)
-
-    def _show_focus(self, focused: bool) -> None:
-        left, right = (glyphs.FOCUS, "<" if glyphs.ASCII else "◂") if focused else (" ", " ")
-        self.label = f"{left}{self.text}{right}"
-
-    def on_focus(self) -> None:
-        self._show_focus(True)
-
-    def on_blur(self) -> None:
-        self._show_focus(False)
