@@ -139,9 +139,10 @@ class TokenModal(ModalScreen[str | None]):
 
     @on(Button.Pressed, "#cancel")
     def cancel_pressed(self) -> None:
-        self.dismiss(None)
+        self.action_cancel()
 
     def action_cancel(self) -> None:
+        self.query_one(Input).value = ""  # a half-typed token does not outlive the dialog
         self.dismiss(None)
 
 
