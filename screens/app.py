@@ -19,6 +19,9 @@ from screens import glyphs
 from screens.messages import CloseSession, GoToStep, OpenSession
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from wizard.core.profile import Profile
     from wizard.session import Engines, InstallerFor, RunChecks, WizardSession
 
 # The profile list draws first; pydantic, the session and the step screens load after it.
@@ -38,6 +41,7 @@ class AigwWizardApp(App[None]):
         *,
         run_checks: RunChecks | None = None,
         installer_for: InstallerFor | None = None,
+        resolve_tag: Callable[[Profile], str] | None = None,
     ) -> None:
         super().__init__()
         self.initial_profile = profile
@@ -45,11 +49,12 @@ class AigwWizardApp(App[None]):
         # The engines; tests and demos may hand in others. Loaded on first use, not here.
         self._run_checks = run_checks
         self._installer_for = installer_for
+        self._resolve_tag = resolve_tag
 
     def engines(self) -> Engines:
         from wizard.session import Engines
 
-        return Engines(self._run_checks, self._installer_for)
+        return Engines(self._run_checks, self._installer_for, self._resolve_tag)
 
     def get_key_display(self, binding: Binding) -> str:
         if glyphs.ASCII:  # the Linux console's font has no ⏎ or ⇥
@@ -60,7 +65,7 @@ class AigwWizardApp(App[None]):
     def get_default_screen(self) -> Screen[Any]:
         from screens.profiles import ProfilesScreen
 
-        return ProfilesScreen()
+        return ProfilesScreen(self._installer_for)
 
     def on_mount(self) -> None:
         if self.initial_profile:
@@ -70,7 +75,7 @@ class AigwWizardApp(App[None]):
     def open_session(self, message: OpenSession) -> None:
         """Resume a profile at its first incomplete step."""
         from wizard.core import store
-        from wizard.session import WizardSession
+        from wizard.session import WizardSession, run_holder
 
         try:
             if message.new:
@@ -81,6 +86,9 @@ class AigwWizardApp(App[None]):
             self.notify(str(error), title="Cannot open the profile", severity="error", timeout=15, markup=False)
             return
         self.session = session
+        holder = run_holder(session.name)
+        if holder:  # e.g. the SSH connection dropped mid-install: that run goes on
+            self.notify(f"A run is still going: {holder}", title="Profile busy", severity="warning", timeout=15, markup=False)
         self.goto(session.resume_step())
 
     @on(GoToStep)

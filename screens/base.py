@@ -16,7 +16,7 @@ from screens.dialogs import FilePickerModal
 from screens.messages import CloseSession, GoToStep
 from screens.widgets import FormField, NavButton, StepIndicator
 from wizard.core.text import clean
-from wizard.session import FORM_STEPS, Step, WizardSession, steps_for
+from wizard.session import FORM_STEPS, Step, WizardSession, field_text, steps_for
 
 GLOBAL_HELP = """Keys
   Ctrl+N        next screen (also the Next button)
@@ -81,7 +81,7 @@ class WizardScreen(Screen[None]):
     def _focus_requested_field(self) -> None:
         for form_field in self.query(FormField):
             if form_field.field == self.focus_field:
-                form_field.input.focus()
+                form_field.focus_input()
                 form_field.scroll_visible()
 
     def refresh_chrome(self) -> None:
@@ -102,10 +102,27 @@ class WizardScreen(Screen[None]):
     # Fields -------------------------------------------------------------------------------
 
     def on_form_field_edited(self, message: FormField.Edited) -> None:
-        error = self.session.set(message.form_field.field, message.value)
+        error = self.set_field(message.form_field.field, message.value)
         message.form_field.show_error(error)
         self.field_changed(message.form_field.field, error)
         self.refresh_chrome()
+
+    def set_field(self, field: str, value: object) -> str | None:
+        """`session.set`, and when the profile had changed on disk (and was reloaded for it),
+        the other fields show the file's values and the status line says so."""
+        error = self.session.set(field, value)
+        if self.session.take_reloaded():
+            self.reload_fields(except_field=field)
+            self.set_status("The profile changed on disk; reloaded (your last change is applied on top)")
+        return error
+
+    def reload_fields(self, except_field: str | None = None) -> None:
+        """Every form field shows the session's profile again (the one being typed in excepted)."""
+        for form_field in self.query(FormField):
+            if form_field.field != except_field:
+                text = field_text(self.session.profile, form_field.field)
+                if form_field.value != text:
+                    form_field.set_value(text)
 
     def field_changed(self, field: str, error: str | None) -> None:
         """Hook for live derived values (the API URL, the image tag, TLS details)."""

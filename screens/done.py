@@ -4,21 +4,33 @@ what is left to do, how to verify, and how to re-run."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, Static
 
 from screens import glyphs
 from screens.base import WizardScreen
+from screens.gitlab_side import DoctorModal, point_gitlab
 from screens.messages import CloseSession, GoToStep
 from screens.widgets import NavButton
 from wizard.core.events import GATEWAY_URL_LABEL, Address
 from wizard.core.journal import last_outcome
 from wizard.core.text import clean, clean_block
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
+from wizard.session import gitlab_side
 
 
 class DoneScreen(WizardScreen):
-    HELP_TEXT = "The gateway is installed. Set its URL in GitLab, then run the verify command on the GitLab host."
+    HELP_TEXT = """The gateway is installed. Set its URL in GitLab, then run the verify command on the GitLab host.
+  d   Doctor: look at the installed gateway and say what is wrong, and how to fix it
+  g   Point GitLab at this gateway: sets the settings below over GitLab's API with an
+      administrator's token (asked for, used once, never saved)"""
+    BINDINGS = [
+        Binding("d", "doctor", "Doctor"),
+        Binding("g", "point_gitlab", "Point GitLab"),
+    ]
 
     def addresses(self) -> tuple[Address, ...]:
         """The run's addresses, the gateway URL first (from the profile when no run reported one)."""
@@ -39,17 +51,23 @@ class DoneScreen(WizardScreen):
             line = Text(f"{clean(address.label)}: ")
             line.append(clean(address.value), style="bold")
             yield Static(line, classes="done-address")
-        remedies = result.remedies if result and result.remedies else (
-            WHERE_TO_SET_URL, f"Then verify on the GitLab host: {VERIFY_COMMAND}",
-        )
+        remedies = result.remedies if result and result.remedies else (WHERE_TO_SET_URL,)
+        # The verify command closes the GitLab side's list below: said once.
+        remedies = tuple(remedy for remedy in remedies if VERIFY_COMMAND not in remedy)
         yield Static("What is left to do:", classes="section-title")
         for remedy in remedies:
             yield Static(f"{glyphs.BULLET} {clean_block(remedy)}", classes="note", markup=False)
-        if VERIFY_COMMAND not in " ".join(remedies):
-            yield Static(f"{glyphs.BULLET} Then verify on the GitLab host: {VERIFY_COMMAND}", classes="note", markup=False)
         if self.session.profile.target == "helm" and not (result and len(result.urls) > 1):
             yield Static(clean(f"DNS: point {self.session.profile.gateway.hostname} at your ingress controller's address."),
                          classes="note", markup=False)
+        yield Static("Left on the GitLab side (Admin > GitLab Duo > Change configuration):", classes="section-title")
+        for line in gitlab_side(self.session.profile):
+            yield Static(clean(f"{glyphs.BULLET} {line}"), classes="note gitlab-setting", markup=False)
+        yield Static(clean(f"{glyphs.BULLET} Verify on the GitLab host: {VERIFY_COMMAND}"), classes="note", markup=False)
+        with Horizontal(id="done-actions"):
+            yield NavButton("Doctor", id="doctor", compact=True)
+            yield NavButton("Point GitLab at this gateway", id="point-gitlab", compact=True)
+        yield Static("", id="connect-result", markup=False)
         yield Static("Re-run without the wizard (same checks, same steps):", classes="section-title")
         yield Static(clean(f"  aigw-wizard apply {self.session.name}"), markup=False)
         outcome = last_outcome(self.session.name) or {}
@@ -61,6 +79,36 @@ class DoneScreen(WizardScreen):
         next_button = self.query_one("#next", NavButton)
         next_button.set_text("Finish")
         next_button.focus()
+        self.on_mount_connect()
+
+    def on_mount_connect(self) -> None:
+        self.query_one("#connect-result").display = False
+
+    @on(Button.Pressed, "#doctor")
+    def doctor_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_doctor()
+
+    @on(Button.Pressed, "#point-gitlab")
+    def point_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_point_gitlab()
+
+    def action_doctor(self) -> None:
+        self.app.push_screen(DoctorModal(self.session.profile, self.session.name))
+
+    def action_point_gitlab(self) -> None:
+        self.connect_flow()
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def connect_flow(self) -> None:
+        await point_gitlab(self.app, self.session.profile, self.show_connect)
+
+    def show_connect(self, lines: list[str]) -> None:
+        result = self.query_one("#connect-result", Static)
+        result.update("\n".join(clean(line) for line in lines))
+        result.display = True
+        result.scroll_visible()
 
     def action_next(self) -> None:
         self.post_message(CloseSession())

@@ -57,5 +57,5 @@ class HelmScreen(WizardScreen):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         value = event.value if isinstance(event.value, str) else ""
-        error = self.session.set("helm.kube_context", value)
+        error = self.set_field("helm.kube_context", value)
         self.set_status(error or "")

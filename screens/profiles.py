@@ -15,13 +15,14 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from screens import glyphs
+from screens.buttons import NavButton
 from screens.messages import OpenSession
-from screens.widgets import NavButton
 from wizard.core import paths
 from wizard.core.text import clean, clean_block
 
 if TYPE_CHECKING:
     from wizard.core import store
+    from wizard.session import InstallerFor
 # Only names and textual load before the first frame: parsing profiles needs pydantic, which
 # a worker loads right after, filling in each row's target and state.
 
@@ -36,6 +37,7 @@ class ProfilesScreen(Screen[None]):
         Binding("n", "new", "New"),
         Binding("enter,o", "open", "Open", priority=True),
         Binding("d", "duplicate", "Duplicate"),
+        Binding("h", "doctor", "Doctor"),
         Binding("x,delete", "delete", "Delete"),
         Binding("f1,question_mark", "help", "Help"),
         Binding("q,ctrl+q", "app.quit", "Quit"),
@@ -48,10 +50,21 @@ class ProfilesScreen(Screen[None]):
         entries: list[Any]
         rows: list[tuple[str, ...]]
 
-    def __init__(self) -> None:
+    @dataclass
+    class Live(Message):
+        """One row's state as its engine tells it (after the journal's word)."""
+
+        name: str
+        state: str
+
+    def __init__(self, installer_for: InstallerFor | None = None) -> None:
         super().__init__()
         self.entries: list[store.ProfileEntry] | None = None
         """None while the worker is still reading the profiles."""
+        self.installer_for = installer_for
+        """The engines' installers (tests hand in fakes); None: the real ones."""
+        self.live: dict[str, str] = {}
+        """Each installed profile's state from its engine, once it answered."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"aigw-wizard {glyphs.DASH} GitLab AI gateway installer", id="screen-title", markup=False)
@@ -67,7 +80,7 @@ class ProfilesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Profile", "Target", "Modified", "State")
+        self._state_column = table.add_columns("Profile", "Target", "Modified", "State")[3]
         self.reload()
         table.focus()
 
@@ -98,8 +111,29 @@ class ProfilesScreen(Screen[None]):
         from wizard.core.journal import last_outcome
 
         entries = store.list_profiles()
-        rows = [(entry.name, *self._describe(entry, last_outcome(entry.name))) for entry in entries]
+        outcomes = {entry.name: last_outcome(entry.name) for entry in entries}
+        rows = [(entry.name, *self._describe(entry, outcomes[entry.name])) for entry in entries]
         self.post_message(self.Read(entries, rows))
+        self.ask_engines([(entry, row[3]) for entry, row in zip(entries, rows, strict=True)
+                          if entry.profile is not None and row[3] in ("installed", "install failed")])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="live")
+    def ask_engines(self, installed: list[tuple[Any, str]]) -> None:
+        """The engines' word on each installed profile, one row at a time (short timeouts)."""
+        from wizard.session import live_state
+
+        for entry, word in installed:
+            self.post_message(self.Live(entry.name, live_state(entry.profile, entry.name, word,
+                                                               installer_for=self.installer_for)))
+
+    @on(Live)
+    def show_live(self, message: Live) -> None:
+        self.live[message.name] = message.state
+        table = self.query_one(DataTable)
+        try:
+            table.update_cell(message.name, self._state_column, Text(clean(message.state)))
+        except Exception:  # the row went away meanwhile (deleted, reloaded)
+            pass
 
     @on(Read)
     def show_entries(self, message: Read) -> None:
@@ -205,6 +239,15 @@ class ProfilesScreen(Screen[None]):
             return
         self.post_message(OpenSession(str(entry.path)))
 
+    def action_doctor(self) -> None:
+        entry = self.selected()
+        if entry is None or entry.profile is None:
+            self.notify("Select a readable profile for the doctor", severity="warning")
+            return
+        from screens.gitlab_side import DoctorModal
+
+        self.app.push_screen(DoctorModal(entry.profile, entry.name))
+
     def action_duplicate(self) -> None:
         from screens.dialogs import TextPromptModal
         from wizard.core import store
@@ -254,5 +297,5 @@ class ProfilesScreen(Screen[None]):
 
         self.app.push_screen(HelpModal(
             "Profiles\n  n  new profile\n  Enter/o  open (resumes at the first incomplete screen)\n"
-            "  d  duplicate\n  x/Delete  delete (asks first)\n  q  quit\n\n" + GLOBAL_HELP
+            "  d  duplicate\n  h  doctor: what is wrong with the installed gateway\n  x/Delete  delete (asks first)\n  q  quit\n\n" + GLOBAL_HELP
         ))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from screens.base import WizardScreen
@@ -15,6 +18,7 @@ from screens.widgets import NavButton
 from wizard.core.paths import expand_user
 from wizard.core.text import clean, clean_block
 from wizard.install import plan
+from wizard.session import run_holder, tag_words
 
 
 class ReviewScreen(WizardScreen):
@@ -31,12 +35,38 @@ class ReviewScreen(WizardScreen):
         profile = self.session.profile
         yield Static(clean(f"{profile.target}: {profile.image_ref}  ->  GitLab uses {profile.gateway_url}"),
                      classes="note", markup=False)
+        yield Static(clean(f"Image tag: {tag_words(profile)}"), id="review-tag", classes="note", markup=False)
         yield TextArea(clean_block(self.plan_text), read_only=True, id="plan-text", soft_wrap=False)
+
+    @dataclass
+    class TagResolved(Message):
+        words: str
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="tag")
+    def resolve_tag(self) -> None:
+        self.post_message(self.TagResolved(self.session.engines.tag(self.session.profile)))
+
+    @on(TagResolved)
+    def show_tag(self, message: TagResolved) -> None:
+        self.query_one("#review-tag", Static).update(clean(f"Image tag: {message.words}"))
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#next", NavButton).set_text("Install")
         self.query_one(TextArea).focus()
+        self.show_running()
+        self.resolve_tag()
+
+    def show_running(self) -> bool:
+        """A run of this profile still going (another terminal, an SSH connection lost
+        mid-install) is said, and no second run offered; True when there is one."""
+        holder = run_holder(self.session.name)
+        self.query_one("#next", NavButton).set_text("Refresh" if holder else "Install")
+        if holder:
+            self.set_status(f"A run is still going: {holder}. Wait for it to finish (Refresh checks again).")
+        else:
+            self.set_status("")
+        return holder is not None
 
     def action_save_script(self) -> None:
         default = str(Path.cwd() / f"aigw-install-{self.session.name}.sh")
@@ -55,6 +85,9 @@ class ReviewScreen(WizardScreen):
         self.app.push_screen(TextPromptModal("Save the commands as a script", value=default), chosen)
 
     def action_next(self) -> None:
+        if self.show_running():
+            return
+
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.post_message(GoToStep("install"))

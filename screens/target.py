@@ -34,6 +34,6 @@ class TargetScreen(WizardScreen):
         self.query_one(RadioSet).focus()
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        error = self.session.set("target", event.pressed.name)
+        error = self.set_field("target", event.pressed.name)
         self.set_status(error or "")
         self.refresh_chrome()

@@ -37,19 +37,35 @@ there the files are optional, checked and shown in the plan."""
     def compose_body(self) -> ComposeResult:
         tls = self.session.profile.tls
         needed = "required for Helm" if self.session.profile.target == "helm" else "optional for Docker"
+        if self.plain_http:
+            release = self.session.profile.release
+            line = release.version.line if release else "this"
+            yield Static(
+                f"The {line} gateway image cannot serve TLS itself (native TLS needs 19.1 or later): it serves "
+                "plain HTTP on its port, and a reverse proxy in front of it must terminate TLS. The files below "
+                "are not needed and not checked.",
+                id="plain-http", classes="note", markup=False,
+            )
         yield Static(f"Certificate and key for {self.session.profile.gateway.hostname or 'the gateway'} ({needed})",
                      classes="note", markup=False)
         yield FormField("tls.cert", "Certificate", tls.cert, browse=True, placeholder="e.g. /etc/aigw/gateway.crt")
         yield FormField("tls.key", "Private key", tls.key, browse=True, placeholder="e.g. /etc/aigw/gateway.key")
         yield Static("", id="tls-findings", markup=False)
 
+    @property
+    def plain_http(self) -> bool:
+        """Docker with a release that has no native TLS: a proxy terminates TLS, not the gateway."""
+        release = self.session.profile.release
+        return self.session.profile.target == "docker" and release is not None and not release.native_tls
+
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(FormField).input.focus()
-        self.inspect()
+        if not self.plain_http:
+            self.inspect()
 
     def field_changed(self, field: str, error: str | None) -> None:
-        if not error:
+        if not error and not self.plain_http:
             self.inspect()
 
     def inspect(self) -> None:

@@ -12,9 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, Static, TextArea
 
 from screens import glyphs
+from screens.buttons import NavButton
 from wizard.core.text import clean
 
 if TYPE_CHECKING:
@@ -120,8 +121,61 @@ class FormField(Vertical):
         line.update(clean(error or ""))
         line.display = bool(error)
 
+    @property
+    def value(self) -> str:
+        return self.input.value
+
     def set_value(self, value: str) -> None:
         self.input.value = value
+
+    def focus_input(self) -> None:
+        self.input.focus()
+
+
+class PairsField(FormField):
+    """A table field edited as NAME=VALUE lines (extra hosts, extra environment variables)."""
+
+    DEFAULT_CSS = """
+    PairsField TextArea { height: 4; width: 1fr; }
+    PairsField > Horizontal { height: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(self._label_text(False), classes="field-label", markup=False)
+            yield TextArea(self.initial, soft_wrap=False, compact=True, tab_behavior="focus",
+                           placeholder=self.placeholder)
+        error_line = Static("", classes="field-error", markup=False)
+        error_line.display = False
+        yield error_line
+        if self.hint:
+            yield Static(self.hint, classes="field-hint", markup=False)
+
+    @property
+    def area(self) -> TextArea:
+        return self.query_one(TextArea)
+
+    @property
+    def value(self) -> str:
+        return self.area.text
+
+    def set_value(self, value: str) -> None:
+        self.area.load_text(value)
+
+    def focus_input(self) -> None:
+        self.area.focus()
+
+    def _show_focus(self) -> None:
+        if not self.is_attached:
+            return
+        focused = self.area.has_focus
+        self.set_class(focused, "-focused")
+        for label in self.query(".field-label").results(Label):
+            label.update(self._label_text(focused))
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.post_message(self.Edited(self, self.area.text))
 
 
 def field_id(field: str) -> str:
@@ -194,26 +248,3 @@ class Toggle(Checkbox):
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return super().get_content_width(container, viewport) + 2  # the focus marker
-
-
-class NavButton(Button):
-    """A button that shows focus in its characters, `▸Next◂` (`>Next<` on the Linux console):
-    reverse video alone is lost without colour."""
-
-    def __init__(self, label: str, **kwargs: object) -> None:
-        self.text = label
-        super().__init__(f" {label} ", **kwargs)  # type: ignore[arg-type]
-
-    def set_text(self, label: str) -> None:
-        self.text = label
-        self._show_focus(self.has_focus)
-
-    def _show_focus(self, focused: bool) -> None:
-        left, right = (glyphs.FOCUS, "<" if glyphs.ASCII else "◂") if focused else (" ", " ")
-        self.label = f"{left}{self.text}{right}"
-
-    def on_focus(self) -> None:
-        self._show_focus(True)
-
-    def on_blur(self) -> None:
-        self._show_focus(False)

@@ -140,7 +140,7 @@ async def test_helm_flow_against_the_fake_cluster(kubeconfig: Path, helm_double,
             await next_screen(pilot, "preflight")
             await wait_for_workers(pilot)
             results = {result.id: result for result in app.screen.results}
-            assert results["kube.api"].status == "pass" and results["helm.version"].status == "pass"
+            assert results["kube.api"].status == "pass" and results["helm.version"].status == "pass", {r.id: r.detail for r in results.values()}
             assert "fail" not in {result.status for result in results.values()}, {
                 r.id: r.detail for r in results.values() if r.status == "fail"
             }

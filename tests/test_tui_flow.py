@@ -109,7 +109,7 @@ async def test_back_and_forward_keep_values(config_dir: Path) -> None:
         assert screen_step(app) == "target"
         await pilot.press("ctrl+n")
         await pilot.pause()
-        values = {f.field: f.input.value for f in app.screen.query(FormField)}
+        values = {f.field: f.value for f in app.screen.query(FormField)}
         assert values == {
             "gitlab.url": "https://gl.example.com",
             "gitlab.api_url": "https://gl.example.com/custom/api/v4/",  # shown normalised
@@ -146,7 +146,7 @@ async def test_quit_midway_and_resume_keeps_every_value(config_dir: Path) -> Non
     second = make_app("p")
     async with second.run_test(size=SIZE):
         assert screen_step(second) == "gitlab"
-        values = {f.field: f.input.value for f in second.screen.query(FormField)}
+        values = {f.field: f.value for f in second.screen.query(FormField)}
         assert values["gitlab.url"] == "https://gitlab.example.com"
         assert values["gitlab.version"] == ""
 
@@ -271,7 +271,7 @@ async def test_hostile_text_in_every_field_never_crashes_or_corrupts(config_dir:
             await pilot.pause()
             for widget in list(app.screen.query(FormField)):
                 for text in HOSTILE_TEXT:
-                    widget.input.value = text
+                    widget.set_value(text)
                     await pilot.pause()
                     loaded = store.load("p")  # the file always loads: only valid values are saved
                     assert loaded.model_dump() == app.session.profile.model_dump()

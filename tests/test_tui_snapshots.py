@@ -107,8 +107,12 @@ def test_review_screen(snap_compare) -> None:
     async def to_review(pilot) -> None:
         pilot.app.goto("review")
         await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "self-hosted-v17.5.3-ee (newest among local images)" in str(pilot.app.screen.query_one("#review-tag").render())
 
-    assert snap_compare(make_app("p", run_checks=canned_checks([])), terminal_size=SIZE, run_before=to_review)
+    app = make_app("p", run_checks=canned_checks([]), resolve_tag=lambda _profile: "self-hosted-v17.5.3-ee (newest among local images)")
+    assert snap_compare(app, terminal_size=SIZE, run_before=to_review)
 
 
 def test_install_screen_failed(snap_compare) -> None:

@@ -86,8 +86,8 @@ async def type_into(pilot: Any, field: str, text: str) -> Any:
     from screens.widgets import FormField, field_id
 
     widget = pilot.app.screen.query_one(f"#{field_id(field)}", FormField)
-    widget.input.focus()
-    widget.input.value = ""
+    widget.focus_input()
+    widget.set_value("")
     await pilot.press(*text)
     await pilot.pause()
     return widget

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.core import paths, store
+from wizard.core import files, paths, store
 from wizard.core.events import Event, Result
 from wizard.core.profile import Profile, Target, problems, validate_field
 
 if TYPE_CHECKING:
     from wizard.checks.base import CheckResult
+    from wizard.doctor.connect import ConnectPlan
+    from wizard.doctor.findings import Finding
     from wizard.install import Installer
+    from wizard.tools.gitlab import GitLabClient
 
 
 ALL_TARGETS: tuple[Target, ...] = ("docker", "helm")
@@ -45,15 +47,16 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("target", "Target", "screens.target:TargetScreen", ("target",), form=True, short="Tgt"),
     Step("gitlab", "GitLab", "screens.gitlab:GitLabScreen",
-         ("gitlab.url", "gitlab.api_url", "gitlab.version"), form=True, short="GL"),
+         ("gitlab.url", "gitlab.api_url", "gitlab.version", "gitlab.offline_license"), form=True, short="GL"),
     Step(
         "gateway",
         "Gateway",
         "screens.gateway:GatewayScreen",
         (
-            "gateway.hostname", "gateway.port", "gateway.image", "gateway.tag",
-            "gateway.image_archive", "gateway.ca_bundle", "gateway.auth_bypass",
-            "gateway.extra_env", "docker.container_name", "docker.restart_policy",
+            "gateway.hostname", "gateway.port", "gateway.agent_platform_port", "gateway.image",
+            "gateway.variant", "gateway.tag", "gateway.image_archive", "gateway.ca_bundle",
+            "gateway.auth_bypass", "gateway.extra_env", "docker.container_name",
+            "docker.restart_policy", "docker.extra_hosts",
         ),
         form=True,
         short="Gw",
@@ -103,26 +106,77 @@ def _to_int(raw: Any) -> int | str:
     return raw
 
 
-_CONVERTERS = {"gateway.port": _to_int}
+def parse_pairs(text: str, *, what: str = "entry") -> dict[str, str] | str:
+    """NAME=VALUE lines as a table, or a plain-words error naming the first bad line.
+
+    Blank lines and `#` comments are skipped; a later line for the same name wins.
+    """
+    pairs: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            return f"line {number}: write {what} as NAME=VALUE"
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _to_env(raw: Any) -> Any:
+    # Names are checked by the model (validators.env_name: no managed or secret-bearing names).
+    return parse_pairs(raw, what="each variable") if isinstance(raw, str) else raw
+
+
+def _to_hosts(raw: Any) -> Any:
+    return parse_pairs(raw, what="each host") if isinstance(raw, str) else raw
+
+
+_CONVERTERS = {
+    "gateway.port": _to_int,
+    "gateway.agent_platform_port": _to_int,
+    "gateway.extra_env": _to_env,
+    "docker.extra_hosts": _to_hosts,
+}
+_TEXT_FIELDS = ("gateway.extra_env", "docker.extra_hosts")
+"""Table fields whose converter returns a plain-words error as a string."""
+
+def field_text(profile: Profile, field: str) -> str:
+    """A dotted field's value as its form field shows it (tables as NAME=VALUE lines)."""
+    value: Any = profile
+    for part in field.split("."):
+        value = getattr(value, part, "")
+    if isinstance(value, dict):
+        return "\n".join(f"{key}={item}" for key, item in value.items())
+    if value is None:
+        return ""
+    return str(value)
+
 
 RunChecks = Callable[[Profile, str], Iterator["CheckResult"]]
 InstallerFor = Callable[[Profile, str, threading.Event], "Installer"]
 
 
 def run_apply(profile: Profile, name: str, cancel: threading.Event, installer_for: InstallerFor | None = None) -> Iterator[Event]:
-    """The install run: the installer's events, each recorded in the journal as it passes.
+    """The install run: `wizard.install.run.run` (the one run the CLI's `apply` drives too),
+    under the profile's run lock. A run already going on (this TUI, another one, the CLI)
+    ends this one at once with a `Result` naming the holder; nothing else starts."""
+    from wizard.core.lock import RunLocked, hold
+    from wizard.install.run import run
 
-    The ONE place the TUI wires journal and installer together; `wizard/install/run.py`
-    (shared with the CLI) replaces it once it lands.
-    """
-    from wizard.core.journal import Journal
+    try:
+        with hold(name, "apply (tui)"):
+            yield from run(profile, name, "apply", cancel, installer_for=installer_for)
+    except RunLocked as busy:
+        yield Result(ok=False, summary=busy.message, remedies=tuple(busy.remedies), changed=False)
 
-    if installer_for is None:
-        from wizard.install import installer_for as default_installer_for
 
-        installer_for = default_installer_for
-    journal = Journal(name, "apply")
-    yield from journal.follow(installer_for(profile, name, cancel).apply())
+def run_holder(name: str) -> str | None:
+    """Who is running an install of this profile right now, in words (None: nobody)."""
+    from wizard.core.lock import holder
+
+    found = holder(name)
+    return found.describe() if found else None
 
 
 @dataclass(frozen=True)
@@ -131,6 +185,11 @@ class Engines:
 
     run_checks: RunChecks | None = None
     installer_for: InstallerFor | None = None
+    resolve_tag: Callable[[Profile], str] | None = None
+    """The image tag in words from the archive and local images (`resolve_tag_locally`)."""
+
+    def tag(self, profile: Profile) -> str:
+        return (self.resolve_tag or resolve_tag_locally)(profile)
 
     def checks(self, profile: Profile, name: str) -> Iterator[CheckResult]:
         if self.run_checks is not None:
@@ -141,6 +200,123 @@ class Engines:
 
     def apply(self, profile: Profile, name: str, cancel: threading.Event) -> Iterator[Event]:
         return run_apply(profile, name, cancel, self.installer_for)
+
+
+def tag_words(profile: Profile) -> str:
+    """The image tag the profile runs, in words, before anything is asked (shown at once)."""
+    if profile.gateway.tag:
+        return f"{profile.gateway.tag} (pinned)"
+    release = profile.release
+    if release is None:
+        return "- (set the GitLab version or pin a tag)"
+    from wizard.core.release import tag_for
+
+    return f"automatic: newest self-hosted-v{release.version.line}.*-ee, else {tag_for(release.version)}"
+
+
+def resolve_tag_locally(profile: Profile, timeout: float = 2.0, *, engine: bool = True) -> str:
+    """The tag an empty `gateway.tag` resolves to from the archive or (with `engine`) the
+    local engine's images, in words.
+
+    The registry is not asked from the screens (the checks do): typing must not reach out.
+    """
+    import os
+
+    from wizard.tools import docker as docker_tools
+    from wizard.tools import tags
+
+    if profile.gateway.tag or profile.release is None:
+        return tag_words(profile)
+    if not profile.gateway.image_archive and (not engine or profile.target == "helm"):
+        return tag_words(profile)  # nothing local to look in (a cluster pulls for itself)
+    engine_tags: list[str] | None = None
+    if not profile.gateway.image_archive:
+        try:
+            with docker_tools.engine(os.environ, timeout) as client:
+                engine_tags = tags.engine_lister(client)(profile.image_repository)
+        except Exception:  # no engine here: the exact tag is the answer, the checks say why
+            engine_tags = None
+    found = tags.resolve_tag(profile, engine=(lambda _repo: engine_tags) if engine_tags is not None else None)
+    where = {"archive": "in the archive", "engine": "newest among local images",
+             "exact": "none among local images; the checks ask the registry"}
+    return f"{found.tag} ({where.get(found.source, found.source)})" if found.tag else (found.warning or "-")
+
+
+def live_state(profile: Profile, name: str, journal_word: str, *, timeout: float = 3.0,
+               installer_for: InstallerFor | None = None) -> str:
+    """A profile's state from its engine (`Installer.status()`): healthy, drift, failed,
+    not installed; the journal's word when the engine does not answer within `timeout`."""
+    if installer_for is None:
+        from wizard.install import installer_for as default_installer_for
+
+        installer_for = default_installer_for
+    answer: list[Any] = []
+
+    def ask() -> None:
+        try:
+            answer.append(installer_for(profile, name, threading.Event()).status())
+        except Exception:  # an engine that cannot say leaves the journal's word
+            pass
+
+    worker = threading.Thread(target=ask, name=f"status-{name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not answer:
+        return journal_word
+    report = answer[0]
+    if report.state.startswith("unknown"):
+        return journal_word
+    if not report.installed:
+        return "not installed" if report.state == "not installed" else report.state
+    if report.drift:
+        return "drift"
+    if report.healthy is False:
+        return f"failed ({report.state})"
+    if report.healthy:
+        return "healthy"
+    return f"installed ({report.state})"
+
+
+def gitlab_side(profile: Profile) -> list[str]:
+    """What is left to set on the GitLab side, as plain lines (the Done screen's list)."""
+    from wizard.core.spec import gitlab_settings
+
+    return gitlab_settings(profile).lines()
+
+
+def doctor(profile: Profile, name: str) -> list[Finding]:
+    """The doctor's findings on the installed gateway (blocking: run it in a worker)."""
+    from wizard.doctor import run_doctor
+
+    return run_doctor(profile, name)
+
+
+def connect_open(profile: Profile, token: str) -> GitLabClient:
+    """A GitLab client carrying the administrator's `token` (never saved; the caller closes
+    the client and forgets the token). Raises WizardError with a plain reason."""
+    from wizard.doctor.connect import open_client
+
+    return open_client(profile, token)
+
+
+def connect_read(client: GitLabClient, profile: Profile) -> ConnectPlan:
+    """What GitLab holds now and what this gateway needs it to hold."""
+    from wizard.doctor.connect import read_plan
+
+    return read_plan(client, profile)
+
+
+def connect_apply(client: GitLabClient, plan: ConnectPlan) -> list[str]:
+    """Send the settings, read them back; returns the lines to show (problems first)."""
+    from wizard.doctor.connect import ConnectPlan as Plan
+    from wizard.doctor.connect import apply_plan, read_back_matches
+
+    read_back = apply_plan(client, plan)
+    problems = read_back_matches(plan, read_back)
+    after = Plan(current=read_back, wanted=plan.wanted)
+    lines = [f"GitLab did not take: {problem}" for problem in problems]
+    lines += [f"{change.label}: {change.current}" for change in after.changes()]
+    return lines
 
 
 def tls_findings(profile: Profile) -> list[CheckResult]:
@@ -163,10 +339,14 @@ def tls_gate(findings: list[CheckResult]) -> str | None:
 class WizardSession:
     """One profile being edited: every valid change is written to disk at once."""
 
-    def __init__(self, name: str, path: Path, profile: Profile, engines: Engines | None = None) -> None:
+    def __init__(self, name: str, path: Path, profile: Profile, engines: Engines | None = None,
+                 revision: store.Revision | None = None) -> None:
         self.name = name
         self.path = path
         self.profile = profile
+        self.revision = revision
+        """The file as the session last read or wrote it (`store.update_field` compares it)."""
+        self.reloaded = False
         self.engines = engines or Engines()
         self.result: Result | None = None
         """How the last install of this session ended (the Done screen shows its addresses)."""
@@ -175,12 +355,14 @@ class WizardSession:
     def open(cls, ref: str, engines: Engines | None = None) -> WizardSession:
         """Load a saved profile (raises store.ProfileError with a one-line reason)."""
         path = store.resolve(ref)
-        return cls(store.name_of(path), path, store.load(path), engines)
+        profile, revision = store.load_with_revision(path)
+        return cls(store.name_of(path), path, profile, engines, revision)
 
     @classmethod
     def create(cls, name: str, engines: Engines | None = None) -> WizardSession:
         path = store.create(name)
-        session = cls(name, path, store.load(path), engines)
+        profile, revision = store.load_with_revision(path)
+        session = cls(name, path, profile, engines, revision)
         session._write_confirmed(set())  # from now on, resume where the user left off
         return session
 
@@ -206,31 +388,50 @@ class WizardSession:
 
     def _write_confirmed(self, steps: set[str]) -> None:
         target = self._progress_file
-        paths.ensure_private_dir(target.parent)
-        temporary = target.with_suffix(".tmp")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(sorted(steps), handle)
-            os.replace(temporary, target)
+            paths.ensure_private_dir(target.parent)
+            files.write_private(target, json.dumps(sorted(steps)))
         except OSError:
             pass  # losing the resume hint is harmless: completeness still decides
 
     def set(self, field: str, raw: Any) -> str | None:
-        """Validate and, when valid and changed, save; returns the plain-words error or None."""
+        """Validate and, when valid and changed, save this one field on top of the file as it
+        is on disk now; returns the plain-words error or None.
+
+        When the file changed on disk since the session read it (a hand edit, the CLI), the
+        session reloads it first (`reloaded` says so until the screen takes the news with
+        `take_reloaded`), then applies this value on top of what is there now.
+        """
         value = _CONVERTERS.get(field, lambda x: x)(raw)
-        if field == "gateway.port" and isinstance(value, str):
+        if field in ("gateway.port", "gateway.agent_platform_port") and isinstance(value, str):
             return "must be a whole number from 1 to 65535"
+        if field in _TEXT_FIELDS and isinstance(value, str):
+            return value
         updated, error = validate_field(self.profile, field, value)
         if updated is None:
             return error
-        if updated.model_dump() != self.profile.model_dump():
+        try:
             try:
-                store.save(updated, self.path)
-            except (store.ProfileError, OSError) as failure:
-                return f"could not save the profile: {failure}"
-            self.profile = updated
+                self.profile, self.revision = store.update_field(self.path, field, value, self.revision)
+            except store.ProfileChanged as changed:
+                if changed.profile is None or changed.revision is None:
+                    return "the profile changed on disk and no longer loads: fix the file, then reopen it"
+                self.profile, self.revision = changed.profile, changed.revision
+                self.reloaded = True
+                updated, error = validate_field(self.profile, field, value)
+                if updated is None:
+                    return error
+                self.profile, self.revision = store.update_field(self.path, field, value, self.revision)
+        except store.ProfileChanged:
+            return "the profile keeps changing on disk; try again"
+        except (store.ProfileError, OSError) as failure:
+            return f"could not save the profile: {failure}"
         return None
+
+    def take_reloaded(self) -> bool:
+        """True once after `set` reloaded the profile from disk (the screen refreshes its fields)."""
+        reloaded, self.reloaded = self.reloaded, False
+        return reloaded
 
     def checks(self) -> Iterator[CheckResult]:
         """The preflight checks on the profile as it is now, one result as each finishes."""
