@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import errno
-import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
+
+from tests.netguard import sitecustomize as netguard
 
 pytest_plugins = ["tests.docker_fixtures", "tests.kube_fixtures"]
 
@@ -33,61 +34,23 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _hosts_file_names() -> set[str]:
-    names = {"localhost"}
-    try:
-        for line in Path("/etc/hosts").read_text().splitlines():
-            names.update(line.split("#", 1)[0].split()[1:])
-    except OSError:
-        pass
-    return names
-
-
-_LOCAL_NAMES = _hosts_file_names()
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
+# Every Python child a test starts imports tests/netguard/sitecustomize.py first: the same guard.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    part for part in (str(netguard.FOLDER), os.environ.get("PYTHONPATH", "")) if part
+)
 
 
 @pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def loopback_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
     """Tests touch loopback only: names outside /etc/hosts never reach a DNS server, and a
-    connection to any other address fails the test (in this process; subprocesses are
-    pointed at loopback servers by the tests themselves)."""
+    connection to any other address fails the test, in this process and in every Python
+    child it starts (tests/netguard: they write what they refused to a file read here)."""
     attempts: list[str] = []
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-
-    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-        text = host.decode() if isinstance(host, bytes) else host
-        if isinstance(text, str) and text not in _LOCAL_NAMES:
-            try:
-                ipaddress.ip_address(text.split("%", 1)[0])
-            except ValueError:
-                raise socket.gaierror(socket.EAI_NONAME, f"{text}: not resolved in tests (loopback only)") from None
-        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    def guard(sock: socket.socket, address: object) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            if not _is_loopback(str(address[0])):
-                attempts.append(str(address[0]))
-                raise OSError(errno.ENETUNREACH, f"tests may only connect to loopback, not {address[0]}")
-
-    def connect(sock: socket.socket, address: object) -> None:
-        guard(sock, address)
-        real_connect(sock, address)  # type: ignore[arg-type]
-
-    def connect_ex(sock: socket.socket, address: object) -> int:
-        guard(sock, address)
-        return real_connect_ex(sock, address)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    child_log = tmp_path / "netguard.log"
+    monkeypatch.setenv(netguard.LOG_VARIABLE, str(child_log))
+    for name, replacement in netguard.guarded(attempts.append).items():
+        monkeypatch.setattr(socket if name == "getaddrinfo" else socket.socket, name, replacement)
     yield attempts
-    assert not attempts, f"the test tried to reach non-loopback addresses: {attempts}"
+    if child_log.exists():
+        attempts += child_log.read_text(encoding="utf-8").splitlines()
+    assert not attempts, f"the test tried to reach beyond loopback: {attempts}"

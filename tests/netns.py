@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.netguard import sitecustomize as netguard
+
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "aigw-test-"
 NETNS_ETC = Path("/etc/netns")
@@ -261,7 +263,7 @@ class NamespaceHelper:
         self.process = subprocess.Popen(
             namespace.argv(sys.executable, "-m", "tests.netns", "serve"),
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(ROOT)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

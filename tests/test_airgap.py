@@ -40,6 +40,7 @@ from tests.docker_fixtures import (
     http_get,
 )
 from tests.factories import docker_profile
+from tests.netguard import sitecustomize as netguard
 from tests.netns import LoopbackNamespace, NamespaceHelper, leftover_namespaces, loopback_namespace
 from wizard.core import store
 from wizard.core.profile import DEFAULT_IMAGE, Profile
@@ -85,7 +86,7 @@ def wizard(*args: str, cwd: Path = ROOT, inside: LoopbackNamespace | None = None
     return subprocess.run(
         inside.argv(*argv) if inside else argv,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(ROOT)},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

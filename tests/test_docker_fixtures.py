@@ -23,6 +23,7 @@ from tests.docker_fixtures import (
     http_get,
     wait_http,
 )
+from tests.netguard import sitecustomize as netguard
 
 GITLAB_URL = "https://gitlab.example.test"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -197,7 +198,7 @@ def test_marker_without_engine_skips_or_fails(tmp_path: Path, required: str, out
         **os.environ,
         "DOCKER_HOST": f"unix://{tmp_path}/no-such-docker.sock",
         REQUIRE_ENV: required,
-        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT),
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTEST_ADDOPTS": "",
     }

@@ -24,6 +24,7 @@ import pytest
 
 from tests.docker_fixtures import DockerCleanup, StandinImages, free_port
 from tests.factories import docker_profile
+from tests.netguard import sitecustomize as netguard
 from tests.test_install_docker import (
     HEALTHY_TAG,
     REPO_ROOT,
@@ -120,7 +121,7 @@ def assert_one_healthy_gateway(gw: Gateway) -> str:
 def upgrade_cli(gw: Gateway, tag: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         wizard_argv("upgrade", gw.name, "--tag", tag, "--yes"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL, text=True, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdin=subprocess.DEVNULL, text=True, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT)},
     )
 
 
@@ -249,7 +250,7 @@ def test_an_image_that_answers_once_then_dies_is_rolled_back(gw: Gateway, standi
 
 
 def status_of(gw: Gateway, *extra: str, env: dict[str, str] | None = None) -> tuple[int, str, dict[str, object]]:
-    run_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    run_env = {**os.environ, "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT), **(env or {})}
     human = subprocess.run(wizard_argv("status", gw.name, *extra), capture_output=True, text=True,
                            stdin=subprocess.DEVNULL, cwd=REPO_ROOT, env=run_env, timeout=60)
     machine = subprocess.run(wizard_argv("status", gw.name, "--json", *extra), capture_output=True, text=True,
@@ -378,7 +379,7 @@ def test_a_hung_engine_is_one_line_within_seconds(hung_engine: str, verb: tuple[
     started = time.monotonic()
     done = subprocess.run(
         wizard_argv(verb[0], "hung", *verb[1:]), capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "DOCKER_HOST": hung_engine}, timeout=60,
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT), "DOCKER_HOST": hung_engine}, timeout=60,
     )
     took = time.monotonic() - started
     assert done.returncode == 1 and took < 20, (took, done.stdout, done.stderr)
@@ -393,7 +394,7 @@ def test_ctrl_c_stops_status_on_a_hung_engine_at_once(hung_engine: str) -> None:
     process = subprocess.Popen(
         wizard_argv("status", "hung"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         stdin=subprocess.DEVNULL, cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "DOCKER_HOST": hung_engine},
+        env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT), "DOCKER_HOST": hung_engine},
     )
     time.sleep(1.5)  # the verb is waiting on the engine by now (imports take well under that)
     process.send_signal(signal.SIGINT)

@@ -35,6 +35,7 @@ from tests.docker_fixtures import (
     http_get,
 )
 from tests.factories import docker_profile
+from tests.netguard import sitecustomize as netguard
 from wizard.core import store
 from wizard.core.events import (
     GATEWAY_URL_LABEL,
@@ -229,7 +230,7 @@ def cli(*args: str, cwd: Path = REPO_ROOT) -> tuple[subprocess.CompletedProcess[
     before = journal_sizes()
     done = subprocess.run(
         wizard_argv(*args), capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=cwd, timeout=180,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT)},
     )
     return done, new_records(before)
 
@@ -249,7 +250,7 @@ def start_cli_until_step(*args: str, step: str) -> tuple[subprocess.Popen[str], 
     before = journal_sizes()
     process = subprocess.Popen(
         wizard_argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT)},
     )
     wait_for(lambda: started_step(new_records(before), step) or process.poll() is not None, f"step {step}")
     assert process.poll() is None, process.communicate()
@@ -548,7 +549,7 @@ def test_a_piped_apply_of_a_fresh_pull_prints_every_layer_state_and_never_falls_
 
     process = subprocess.Popen(
         wizard_argv("apply", gateway.name, "--yes", "--skip-checks"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, text=True, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdin=subprocess.DEVNULL, text=True, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT)},
     )
     assert process.stdout is not None
     stamps, output = [time.monotonic()], []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.checks_servers import refused_docker_host
 from tests.factories import docker_profile
+from tests.netguard import sitecustomize as netguard
 from wizard.core import store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _wizard(args: list[str], stdout: Path, env: dict[str, str]) -> int:
     with stdout.open("w") as out:  # a file, not a terminal: block-buffered until the final flush
         return subprocess.run([sys.executable, "-m", "wizard", *args], stdout=out, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL, cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, timeout=60).returncode
+                              stdin=subprocess.DEVNULL, cwd=ROOT, env={**env, "PYTHONPATH": netguard.child_pythonpath(ROOT)}, timeout=60).returncode
 
 
 def test_a_failed_apply_leaves_its_whole_output_journal_and_outcome(config_dir: Path, tmp_path: Path) -> None:
@@ -27,7 +28,8 @@ def test_a_failed_apply_leaves_its_whole_output_journal_and_outcome(config_dir: 
     code = _wizard(["apply", "quick", "--yes", "--skip-checks"], tmp_path / "out.txt", env)
     output = (tmp_path / "out.txt").read_text().splitlines()
     assert code == 1, output
-    assert output[0] == "==> Connect to the Docker engine" and any(line.startswith("Failed: ") for line in output)
+    steps = [line for line in output if line.startswith("==> ")]
+    assert steps[0] == "==> Connect to the Docker engine" and any(line.startswith("Failed: ") for line in output)
     log = Path(output[-1].removeprefix("Log: "))
     assert output[-1].startswith("Log: ") and log.is_file()
     records = [json.loads(line) for line in log.read_text().splitlines()]
@@ -42,7 +44,7 @@ def test_the_exit_skips_finalisation_but_not_the_exit_code(tmp_path: Path) -> No
         "sys.argv = ['aigw-wizard', 'validate', 'missing-profile']; from wizard.cli import entry; entry()"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(ROOT)})
     assert done.returncode == 2 and "missing-profile" in done.stderr
     assert "finalised" not in done.stdout
 

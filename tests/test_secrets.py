@@ -47,6 +47,7 @@ from tests.factories import docker_profile, helm_profile
 from tests.fakekube import FakeKube
 from tests.fakekube.server import RESOURCES
 from tests.kube_fixtures import HelmDouble
+from tests.netguard import sitecustomize as netguard
 from wizard.core import store, validators
 from wizard.install.docker import PREVIOUS_SUFFIX
 
@@ -170,7 +171,7 @@ class Flow:
         done = subprocess.run(
             [sys.executable, "-m", "wizard", *args],
             cwd=self.workdir,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(self.workdir / "tmp")},
+            env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(ROOT), "TMPDIR": str(self.workdir / "tmp")},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

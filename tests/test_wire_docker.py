@@ -23,6 +23,7 @@ import pytest
 
 from tests.docker_fixtures import DockerCleanup, LocalRegistry, free_port
 from tests.factories import docker_profile
+from tests.netguard import sitecustomize as netguard
 from tests.standins import (
     AGENT_PLATFORM_PORT,
     JWK_ERROR,
@@ -53,7 +54,7 @@ HOSTNAME = "gateway.aigwh10.test"
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "wizard", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        cwd=REPO_ROOT, timeout=240, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        cwd=REPO_ROOT, timeout=240, env={**os.environ, "PYTHONPATH": netguard.child_pythonpath(REPO_ROOT)},
     )
 
 

@@ -130,8 +130,10 @@ class Lifecycle(DockerBase):
         try:
             yield from self.steps.step("container", f"Start the gateway container {self.spec.name}", start)
             yield from self.steps.step("health", f"Wait for {self.health_url} to answer", health)
-            if self.settle_seconds > 0:
-                # The previous container stays until then: this is the point of no return.
+            if old is not None and self.settle_seconds > 0:
+                # The previous container stays until then: this is the point of no return. A first
+                # install has nothing to fall back to, so it ends at its first healthy answer
+                # (as `docker run` + a health loop would); `status` tells if it dies later.
                 yield from self.steps.step(
                     "settle", f"Check that it stays healthy for {self.settle_seconds:g}s", settle
                 )
