@@ -33,7 +33,8 @@ def test_a_failed_apply_leaves_its_whole_output_journal_and_outcome(config_dir: 
     log = Path(output[-1].removeprefix("Log: "))
     assert output[-1].startswith("Log: ") and log.is_file()
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert records[0]["event"] == "step_started" and records[-1]["event"] == "result"
+    started = [record["step"] for record in records if record["event"] == "step_started"]
+    assert started[0] == "engine" and records[-1]["event"] == "result"  # whole, first to last
     outcome = json.loads(next(config_dir.rglob("quick.json")).read_text())  # the last outcome, beside the journal
     assert outcome["log"] == str(log) and outcome["ok"] is False
 
