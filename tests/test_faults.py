@@ -738,3 +738,37 @@ def test_updates_never_lose_comments_or_other_fields(changes: list[tuple[str, ob
         on_disk, now = store.load_with_revision(path)
         assert now == revision and on_disk.model_dump() == profile.model_dump()
         assert store.load(path).gitlab.version == "17.5.0"
+
+
+# --- #15.8: what stands beside an archive is read bounded -----------------------------------
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge"])
+def test_a_hostile_bundle_manifest_is_refused_at_once_not_read(tmp_path: Path, kind: str) -> None:
+    import threading
+
+    from wizard.core.errors import WizardError
+    from wizard.install.bundle import BUNDLE_MANIFEST, MAX_MANIFEST_BYTES, manifest_digest
+
+    archive = tmp_path / "model-gateway.tar"
+    archive.write_bytes(b"")
+    manifest = tmp_path / BUNDLE_MANIFEST
+    if kind == "fifo":
+        os.mkfifo(manifest)  # nobody writes: a blocking open would hang forever
+    elif kind == "dev-zero":
+        manifest.symlink_to("/dev/zero")  # endless: an unbounded read exhausts memory
+    else:
+        manifest.write_bytes(b" " * (MAX_MANIFEST_BYTES + 1))
+    outcome: list[object] = []
+    reader = threading.Thread(target=lambda: outcome.append(_refusal(manifest_digest, archive, WizardError)), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "reading the manifest blocked"
+    assert isinstance(outcome[0], WizardError) and outcome[0].field == "gateway.image_archive"
+
+
+def _refusal(read, archive, error_type):
+    try:
+        return read(archive)
+    except error_type as error:
+        return error

@@ -12,6 +12,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wizard.core import files
 from wizard.core.errors import WizardError
 from wizard.core.events import Progress
 from wizard.core.profile import Profile
@@ -50,12 +51,28 @@ def sha256_file(path: Path, between_chunks: Callable[[], None] = lambda: None) -
     return digest.hexdigest()
 
 
+MAX_MANIFEST_BYTES = 1024 * 1024
+
+
 def manifest_digest(archive: Path) -> str | None:
-    """The SHA-256 a bundle manifest beside `archive` records for it, if any."""
+    """The SHA-256 a bundle manifest beside `archive` records for it, if any.
+
+    Read bounded: a FIFO, a device or a huge file in its place is refused at once (it would
+    block or exhaust memory), not skipped, since it stands where a checksum should be.
+    """
+    path = archive.parent / BUNDLE_MANIFEST
+    if not os.path.lexists(path):
+        return None
     try:
-        manifest = json.loads((archive.parent / BUNDLE_MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(files.read_bounded(path, MAX_MANIFEST_BYTES, "the bundle manifest"))
         entries = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except files.FileRefused as refused:
+        raise WizardError(
+            f"{path}: {refused.reason}",
+            [f"Remove it, or copy the bundle's {BUNDLE_MANIFEST} again from the connected host."],
+            field="gateway.image_archive",
+        ) from None
+    except (ValueError, KeyError, TypeError):
         return None
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and entry.get("name") == archive.name:
