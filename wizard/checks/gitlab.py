@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from wizard.checks.base import CheckContext, Outcome, check, is_ip, plain_error, root_os_error
 from wizard.checks.tls import issuer_of, names_of
 from wizard.core import validators
+from wizard.tools.gitlab import TokenRefused, check_token_transport
 
 if TYPE_CHECKING:
     import httpx
@@ -45,20 +46,13 @@ def _is_loopback(host: str) -> bool:
 
 
 def token_allowed(url: str) -> bool:
-    """Whether GITLAB_TOKEN may go to `url`: HTTPS, or plain HTTP to a loopback host as written
-    (no name that merely resolves to one: DNS could say anything)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    if parts.scheme != "http":
-        return False
-    host = (parts.hostname or "").lower()
-    if host == "localhost":
-        return True
+    """Whether GITLAB_TOKEN may go to `url`: the one token rule of `wizard.tools.gitlab`
+    (HTTPS, or plain HTTP to a host written as loopback), without --allow-http."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        check_token_transport(url)
+    except TokenRefused:
         return False
+    return True
 
 
 def _api_field(context: CheckContext) -> str:
