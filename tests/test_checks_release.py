@@ -108,3 +108,14 @@ def test_tls_files_before_19_1_are_named_unused() -> None:
     assert old.status == "warn" and "plain HTTP only" in old.detail and "proxy" in old.remedy
     new = checks.native_tls(context_for(docker_profile(gitlab=CURRENT, tls=tls)))
     assert new.status == "pass" and "HTTPS" in new.detail
+
+
+def test_platform_of_a_compressed_archive_is_left_to_the_load_not_inflated(tmp_path: Path) -> None:
+    import gzip
+
+    archive = tmp_path / "gateway.tar.gz"
+    with gzip.open(archive, "wb") as out:
+        out.write(b"not a tar at all")  # reading it for its index would fail: it must not be read
+    profile = docker_profile(gateway={"image_archive": str(archive), "tag": "self-hosted-v19.2.3-ee"})
+    outcome = checks.image_platform(context_for(profile, **{MACHINE_KEY: "x86_64"}))
+    assert outcome.status == "skip" and "compressed" in outcome.detail

@@ -31,7 +31,7 @@ HOSTS_FILE_KEY = "hosts.file"
 RESOLUTION_KEY = "tags.resolution"
 PLATFORMS_KEY = "image.platforms"
 NODE_ARCHS_KEY = "kube.node_architectures"
-TAG_TIMEOUT = 8.0
+TAG_TIMEOUT = 2.5  # registry answers within it, or the row says it timed out; all checks fit 3 s
 _PENDING: list[tuple[str, str, dict[str, Any], Callable[[CheckContext], Outcome]]] = []
 
 if TYPE_CHECKING:
@@ -96,7 +96,9 @@ def _resolve(context: CheckContext) -> TagResolution:
     from wizard.tools.resolve import resolve_profile
 
     profile = context.profile
-    _, resolution = resolve_profile(profile, check_newer=bool(profile.gateway.tag), environ=context.environ)
+    # An archive holds what it holds: no "newer patch" to look for in it.
+    newer = bool(profile.gateway.tag) and not profile.gateway.image_archive
+    _, resolution = resolve_profile(profile, check_newer=newer, environ=context.environ)
     return resolution
 
 
@@ -145,6 +147,10 @@ def image_platform(context: CheckContext) -> Outcome:
     value = context.overrides.get(MACHINE_KEY)
     machine = str(platform.machine() if value is None else value)
     arch = _MACHINE_TO_ARCH.get(machine.lower(), machine.lower())
+    archive = context.profile.gateway.image_archive
+    if archive and PLATFORMS_KEY not in context.overrides and _compressed(context.profile.resolve(archive)):
+        # Its index is at the very end: reading it would inflate the whole archive a second time.
+        return Outcome("skip", "the archive is compressed: the engine checks the image's platform as it loads it")
     platforms = _image_platforms(context)
     if not platforms.platforms:
         return Outcome("warn", f"cannot tell which platforms the image has ({clean(platforms.detail)})", "")
@@ -191,6 +197,15 @@ def _nodes_platform(context: CheckContext) -> Outcome:
         f"{clean(context.profile.image_ref)} is built for {shown} only{fips}; the cluster has {clean(there)}",
         "add a node of a listed architecture, or use a tag that has one of the cluster's",
     )
+
+
+def _compressed(path: Path) -> bool:
+    from wizard.tools.docker import is_compressed
+
+    try:
+        return is_compressed(path)
+    except OSError:
+        return False  # docker.image says what is wrong with the path
 
 
 def _image_platforms(context: CheckContext) -> Platforms:

@@ -103,8 +103,26 @@ def _newer(candidate: str, than: str) -> str:
 # --- sources ----------------------------------------------------------------------------------
 
 
+_READ: dict[tuple[str, int, int], list[ArchiveImage]] = {}
+"""Archives already read, by (path, size, mtime_ns): a compressed one is inflated once per run."""
+
+
 def archive_images(path: Path) -> list[ArchiveImage]:
     """The images a `docker save` tarball holds, with each one's platform (no loading)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    key = (str(path), stat.st_size, stat.st_mtime_ns) if stat is not None else None
+    if key is not None and key in _READ:
+        return list(_READ[key])
+    images = _read_archive_images(path)
+    if key is not None:
+        _READ[key] = images
+    return list(images)
+
+
+def _read_archive_images(path: Path) -> list[ArchiveImage]:
     try:
         with tarfile.open(path, mode="r:*") as tar:
             manifest = _member_json(tar, "manifest.json", MAX_INDEX_BYTES)
