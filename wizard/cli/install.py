@@ -41,6 +41,7 @@ def register(add: Add) -> None:
     which = upgrade.add_mutually_exclusive_group()
     which.add_argument("--tag", help="image tag to run")
     which.add_argument("--gitlab-version", metavar="X.Y.Z", help="GitLab version whose image to run")
+    upgrade.add_argument("--archive", metavar="TARBALL", help="the docker save tarball holding the new image (air-gapped hosts)")
     upgrade.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
     status = add("status", cmd_status, "show what runs, and how it differs from the profile")
@@ -201,14 +202,24 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
         if args.gitlab_version:
             updated, _ = validate_field(updated, "gateway.tag", "")  # the version picks the tag again
         profile = updated  # type: ignore[assignment]
+    if args.archive:
+        archive = str(Path(args.archive).expanduser().absolute())  # as typed: relative to here
+        updated, error = validate_field(profile, "gateway.image_archive", archive)
+        if updated is None:
+            raise CommandError(f"gateway.image_archive: {error}")
+        profile = updated
+    if profile.gateway.image_archive and profile.gateway.tag:
+        refuse_archive_without(profile)
     args.skip_checks = True  # an upgrade keeps everything but the image; its rollback is the safety net
     code = apply_profile(profile, name, args, command="upgrade")
     if code == EXIT_OK:
         # Only the fields the upgrade changed, on top of the file as it is now (edits made
         # meanwhile survive); a file that no longer loads is left alone and the user told.
         try:
-            for field in ("gitlab.version", "gateway.tag"):
-                value = profile.gitlab.version if field == "gitlab.version" else profile.gateway.tag
+            changed = {"gitlab.version": profile.gitlab.version, "gateway.tag": profile.gateway.tag}
+            if args.archive:
+                changed["gateway.image_archive"] = profile.gateway.image_archive
+            for field, value in changed.items():
                 store.update_field(path, field, value, None)
         except (store.ProfileError, OSError) as error:
             raise CommandError(
@@ -217,6 +228,26 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
                 EXIT_FAILED,
             ) from None
     return code
+
+
+def refuse_archive_without(profile: Profile) -> None:
+    """An air-gapped upgrade loads its image from gateway.image_archive: refuse up front (not
+    after stopping the gateway) when that tarball does not hold the image being moved to."""
+    from wizard.core.errors import WizardError
+    from wizard.tools import tags
+
+    archive = profile.resolve(profile.gateway.image_archive)
+    try:
+        held = tags.archive_tags(archive, profile.image_repository)
+    except WizardError as error:
+        raise CommandError(f"gateway.image_archive: {clean(error.message)}") from None
+    if profile.gateway.tag not in held:
+        shown = ", ".join(clean(tag) for tag in held) or "no tag of this image"
+        raise CommandError(
+            f"gateway.image_archive: {clean(str(archive))} holds {shown}, not {clean(profile.image_ref)}: "
+            "pass --archive TARBALL with a docker save of the new image (aigw-wizard bundle makes one "
+            "on a connected host)"
+        )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
