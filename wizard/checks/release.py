@@ -121,8 +121,8 @@ def agent_platform_port(context: CheckContext) -> Outcome:
         return Outcome("warn", f"port {number} is privileged: this user cannot tell whether it is free", "use a port above 1023")
     if probe.state == "ours":
         return Outcome("pass", f"port {number} is held by this profile's container {probe.ours[0]} (replaced on apply)")
-    problem = probe.problem()
-    return Outcome("fail", problem.message, problem.remedy.replace("gateway.port", "gateway.agent_platform_port"))
+    problem = probe.problem("gateway.agent_platform_port")
+    return Outcome("fail", problem.message, problem.remedy)
 
 
 @_later("gateway.cpus", "CPUs for the gateway's services", targets=("docker",), timeout=1.0)

@@ -55,15 +55,15 @@ class PortProbe:
             return f"another program or container ({self.unknown})"
         return "another process"
 
-    @property
-    def remedy(self) -> str:
+    def remedy(self, field: str = "gateway.port") -> str:
         return (
             f"Free port {self.port} (see who holds it: sudo ss -ltnp 'sport = :{self.port}'), "
-            "or set gateway.port to a free port in the profile."
+            f"or set {field} to a free port in the profile."
         )
 
-    def problem(self) -> WizardError:
-        return WizardError(f"host port {self.port} is already in use by {self.holder}", [self.remedy], "gateway.port")
+    def problem(self, field: str = "gateway.port") -> WizardError:
+        """Why the port cannot be had, pointing at `field` (gateway.port, gateway.agent_platform_port)."""
+        return WizardError(f"host port {self.port} is already in use by {self.holder}", [self.remedy(field)], field)
 
 
 def classify(port: int, holders: Sequence[tuple[str, bool]] | None, unknown: str = "") -> PortProbe:

@@ -28,7 +28,6 @@ from wizard.install.bundle import (
     save_image,
     write_manifest,
 )
-from wizard.install.docker.container import check_agent_platform_port
 from wizard.install.docker.engine import PREVIOUS_SUFFIX, Run
 from wizard.install.docker.image import ImageSteps
 from wizard.install.docker.lifecycle import Lifecycle, last_exit_code
@@ -112,7 +111,7 @@ class DockerInstaller(ImageSteps, Lifecycle, StatusReader):
                 return self._succeeded(summary, changed=bool(recovered))
 
         def port(step: Step) -> Run[None]:
-            agent = check_agent_platform_port(self, current)  # 18.0+: its host port too
+            agent = self.check_agent_platform_port(current)  # 18.0+: its host port too
             step.done(self.check_port(current) + (f"; {agent}" if agent else ""))
             yield from ()
 

@@ -90,33 +90,3 @@ def drift(attrs: dict[str, Any], labels: dict[str, str], spec: ContainerSpec, pr
             shown = "keys missing: apply makes them" if now == MISSING_KEYS else f"keys {now}"
             found.append(Drift("keys", shown, f"keys {running} (rotated since: apply replaces the container)"))
     return found
-
-
-def check_agent_platform_port(installer: Any, current: Any) -> str:
-    """The install's port step for the Agent Platform's host port: the `gateway.agent_platform_port`
-    check's own probe (`wizard.tools.ports.probe_port`); "" for releases without one."""
-    import os
-
-    from wizard.install.runner import StepFailed
-    from wizard.tools import docker as engine_tools
-    from wizard.tools.ports import probe_port
-
-    port = installer.spec.agent_platform_host_port
-    if port is None:
-        return ""
-    if current is not None and current.status == "running":
-        bindings = (current.attrs["HostConfig"].get("PortBindings") or {}).get("50052/tcp") or []
-        if any(str(binding.get("HostPort")) == str(port) for binding in bindings):
-            return f"Agent Platform port {port}: held by the current gateway container, which the new one replaces"
-    probe = probe_port(
-        port,
-        lambda: engine_tools.port_holders(installer.client, port, installer.profile_name),
-        lambda error: engine_tools.describe(error, os.environ),
-    )
-    if probe.state == "ours":
-        return f"Agent Platform port {port}: held by this profile's container {probe.ours[0]}, which the new one replaces"
-    if not probe.usable:
-        problem = probe.problem()
-        remedies = [remedy.replace("gateway.port", "gateway.agent_platform_port") for remedy in problem.remedies]
-        raise StepFailed(f"Agent Platform {problem.message}", *remedies, field="gateway.agent_platform_port")
-    return f"Agent Platform port {port}: free"

@@ -188,8 +188,9 @@ class DockerBase(Installer):
         yield from probes.agent_platform_lines(self.profile, self.spec.agent_platform_host_port, stop)
 
 
-def host_port(container: Container) -> int | None:
-    bindings = (container.attrs["HostConfig"].get("PortBindings") or {}).get(f"{GATEWAY_CONTAINER_PORT}/tcp") or []
+def host_port(container: Container, container_port: int = GATEWAY_CONTAINER_PORT) -> int | None:
+    """The host port published to `container_port` (the gateway's 5052 unless told)."""
+    bindings = (container.attrs["HostConfig"].get("PortBindings") or {}).get(f"{container_port}/tcp") or []
     for binding in bindings:
         if binding.get("HostPort"):
             return int(binding["HostPort"])

@@ -17,6 +17,8 @@ from docker.models.containers import Container
 
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import LogLine
+from wizard.core.profile import GATEWAY_CONTAINER_PORT
+from wizard.core.release import AGENT_PLATFORM_PORT
 from wizard.install.docker import probes
 from wizard.install.docker.container import create_arguments
 from wizard.install.docker.engine import HEALTH_PATH, DockerBase, Run, host_port
@@ -73,10 +75,18 @@ class Lifecycle(DockerBase):
             return False
         return True
 
-    def check_port(self, current: Container | None) -> str:
-        """The `gateway.port` check's own probe (`wizard.tools.ports.probe_port`), as a step."""
-        port = self.spec.host_port
-        if current is not None and current.status == "running" and host_port(current) == port:
+    def check_port(
+        self,
+        current: Container | None,
+        port: int | None = None,
+        container_port: int = GATEWAY_CONTAINER_PORT,
+        field: str = "gateway.port",
+        what: str = "",
+    ) -> str:
+        """The port check's own probe (`wizard.tools.ports.probe_port`), as a step: the
+        gateway's port unless told, or another one we publish (the Agent Platform's)."""
+        port = self.spec.host_port if port is None else port
+        if current is not None and current.status == "running" and host_port(current, container_port) == port:
             return "held by the current gateway container, which the new one replaces"
         with self.quick():
             probe = probe_port(
@@ -87,9 +97,17 @@ class Lifecycle(DockerBase):
         if probe.state == "ours":
             return f"held by this profile's container {probe.ours[0]}, which the new one replaces"
         if not probe.usable:
-            problem = probe.problem()
-            raise StepFailed(problem.message, *problem.remedies, field=problem.field)
+            problem = probe.problem(field)
+            raise StepFailed(what + problem.message, *problem.remedies, field=problem.field)
         return "free" if probe.state == "free" else "privileged: the engine binds it as root"
+
+    def check_agent_platform_port(self, current: Container | None) -> str:
+        """The same step for the Agent Platform's host port; "" for releases without one."""
+        port = self.spec.agent_platform_host_port
+        if port is None:
+            return ""
+        verdict = self.check_port(current, port, AGENT_PLATFORM_PORT, "gateway.agent_platform_port", "Agent Platform ")
+        return f"Agent Platform port {port}: {verdict}"
 
     # --- start, with rollback -----------------------------------------------------------------
 
