@@ -12,8 +12,6 @@ import io
 import re
 import socket
 import tarfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -25,6 +23,7 @@ from wizard.doctor.fields import AGENT_PLATFORM_PORT as AGENT_CONTAINER_PORT
 from wizard.doctor.fields import ProfileFacts, facts
 from wizard.doctor.findings import Finding
 from wizard.tools.gitlab import is_written_loopback, shown
+from wizard.tools.health import get as loopback_get
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 LOG_TAIL = 500
 HTTP_TIMEOUT = 3.0
-_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----\s+[A-Za-z0-9+/=\s]+-----END \1-----")
 _CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 KEY_VARIABLES = ("AIGW_SELF_SIGNED_JWT__SIGNING_KEY", "AIGW_SELF_SIGNED_JWT__VALIDATION_KEY")
@@ -144,10 +142,7 @@ def _http(port: int, name: str) -> list[Finding]:
 
     def status(path: str) -> int | str:
         try:
-            with _LOOPBACK.open(f"{base}{path}", timeout=HTTP_TIMEOUT) as answer:
-                return int(answer.status)
-        except urllib.error.HTTPError as error:
-            return int(error.code)
+            return loopback_get(f"{base}{path}", HTTP_TIMEOUT)[0]
         except (OSError, http.client.HTTPException) as error:
             return shown(getattr(error, "reason", None) or error)
 

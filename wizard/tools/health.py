@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -26,6 +27,16 @@ HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 EMPTY_SETTINGS = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # length 0, type SETTINGS, no flags, stream 0
 MAX_BODY = 64 * 1024
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""Probes talk to our own container on loopback: a proxy from the environment must not apply."""
+
+
+def _unverified_tls() -> urllib.request.OpenerDirector:
+    # A liveness probe of our own container on 127.0.0.1, not a trust decision: its
+    # certificate names gateway.hostname, not 127.0.0.1.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
 
 
 @dataclass(frozen=True)
@@ -34,20 +45,33 @@ class Probe:
     detail: str
 
 
-def _get(url: str, timeout: float) -> tuple[int, bytes]:
+def get(url: str, timeout: float, *, tls: bool = False) -> tuple[int, bytes]:
+    """(status, at most MAX_BODY of the body) of a GET on loopback, with no proxy; `tls`
+    for a gateway serving HTTPS itself. Raises OSError/HTTPException when nothing answers."""
+    opener = _unverified_tls() if tls else _DIRECT
     try:
-        with _DIRECT.open(url, timeout=timeout) as response:
+        with opener.open(url, timeout=timeout) as response:
             return int(response.status), response.read(MAX_BODY)
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.read(MAX_BODY)
 
 
+def says_unauthorized(status: int, body: bytes) -> bool:
+    """The gateway's own 401 for a request without a token: its authentication is up."""
+    if status != 401:
+        return False
+    try:
+        return bool(json.loads(body).get("error") == UNAUTHORIZED_ERROR)
+    except (ValueError, AttributeError):
+        return False
+
+
 def healthz(base_url: str, timeout: float = 2.0) -> Probe:
     """`/monitoring/healthz` answers 200 (the HTTP server runs; nothing more is checked)."""
     url = f"{base_url.rstrip('/')}/monitoring/healthz"
     try:
-        status, _body = _get(url, timeout)
+        status, _body = get(url, timeout)
     except (urllib.error.URLError, OSError) as error:
         return Probe(False, f"{url}: {clean(str(getattr(error, 'reason', error)))}")
     return Probe(status == 200, f"{url} answered {status}")
@@ -57,14 +81,10 @@ def auth_enforced(base_url: str, timeout: float = 2.0) -> Probe:
     """`GET /` answers 401 with the gateway's own error: its authentication is up."""
     url = f"{base_url.rstrip('/')}/"
     try:
-        status, body = _get(url, timeout)
+        status, body = get(url, timeout)
     except (urllib.error.URLError, OSError) as error:
         return Probe(False, f"{url}: {clean(str(getattr(error, 'reason', error)))}")
-    try:
-        message = json.loads(body).get("error", "") if status == 401 else ""
-    except (ValueError, AttributeError):
-        message = ""
-    if status == 401 and message == UNAUTHORIZED_ERROR:
+    if says_unauthorized(status, body):
         return Probe(True, f"{url} refuses unauthenticated requests (401), as the gateway should")
     if status == 200:
         return Probe(False, f"{url} answered 200 without a token: authentication is bypassed or this is not the gateway")

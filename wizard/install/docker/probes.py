@@ -14,43 +14,19 @@ decision (the certificate names gateway.hostname, not 127.0.0.1).
 from __future__ import annotations
 
 import http.client
-import json
-import ssl
 import threading
-import urllib.error
-import urllib.request
 
 from wizard.core.events import LogLine
 from wizard.core.profile import Profile
 from wizard.tools import health
 
 LOOPBACK = "127.0.0.1"
-MAX_BODY = 64 * 1024
 AGENT_PLATFORM_TRIES = 10
 AGENT_PLATFORM_INTERVAL = 0.5
 
 
-def _opener(profile: Profile) -> urllib.request.OpenerDirector:
-    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
-    if profile.serves_tls:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        handlers.append(urllib.request.HTTPSHandler(context=context))
-    return urllib.request.build_opener(*handlers)
-
-
 def base_url(profile: Profile, port: int) -> str:
     return f"{'https' if profile.serves_tls else 'http'}://{LOOPBACK}:{port}"
-
-
-def _get(profile: Profile, url: str, timeout: float) -> tuple[int, bytes]:
-    try:
-        with _opener(profile).open(url, timeout=timeout) as answer:
-            return int(answer.status), answer.read(MAX_BODY)
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read(MAX_BODY)
 
 
 def checks_auth(profile: Profile) -> bool:
@@ -67,25 +43,18 @@ def health_status(profile: Profile, port: int, timeout: float) -> int | None:
     the 401 JSON where the release has it; otherwise NOT_READY (up, not ready)."""
     base = base_url(profile, port)
     try:
-        status, _ = _get(profile, f"{base}/monitoring/healthz", timeout)
+        status, _ = health.get(f"{base}/monitoring/healthz", timeout, tls=profile.serves_tls)
         if status != 200 or not checks_auth(profile):
             return status
-        root, body = _get(profile, f"{base}/", timeout)
+        root, body = health.get(f"{base}/", timeout, tls=profile.serves_tls)
     except (OSError, http.client.HTTPException, ValueError):  # refused, reset mid-start-up
         return None
-    return 200 if root == 401 and _says_unauthorized(body) else NOT_READY
+    return 200 if health.says_unauthorized(root, body) else NOT_READY
 
 
 def ready(profile: Profile, port: int, timeout: float) -> bool:
     """healthz 200, and the 401 on `/` where the release has it (see the module docstring)."""
     return health_status(profile, port, timeout) == 200
-
-
-def _says_unauthorized(body: bytes) -> bool:
-    try:
-        return bool(json.loads(body).get("error") == health.UNAUTHORIZED_ERROR)
-    except (ValueError, AttributeError):
-        return False
 
 
 def agent_platform_lines(profile: Profile, host_port: int | None, stop: threading.Event, timeout: float = 1.0) -> list[LogLine]:
