@@ -71,9 +71,9 @@ class GatewayScreen(WizardScreen):
         # Rarely needed: last.
         if profile.target != "helm":
             yield PairsField("docker.extra_hosts", "Extra hosts", field_text(profile, "docker.extra_hosts"),
-                             placeholder="gitlab.corp.test=10.0.0.5")
+                             placeholder="e.g. gitlab.corp.test=10.0.0.5")
         yield PairsField("gateway.extra_env", "Extra env", field_text(profile, "gateway.extra_env"),
-                         placeholder="AIGW_LOGGING__LEVEL=debug")
+                         placeholder="e.g. AIGW_LOGGING__LEVEL=debug")
 
     def on_mount(self) -> None:
         super().on_mount()
