@@ -12,18 +12,19 @@ from screens.dialogs import FilePickerModal
 from screens.logpane import LogPane
 from screens.widgets import FormField, field_id
 from tests.factories import docker_profile, helm_profile
-from tests.tui_support import CannedInstaller, canned_checks, profiles_ready, save_profile
+from tests.tui_support import (
+    CannedInstaller,
+    canned_checks,
+    profiles_ready,
+    save_profile,
+    screen_text,
+)
 from wizard.core.events import LogLine, Result, StepFinished, StepStarted
 
 SIZE = (80, 24)
 HOSTILE = "\x1b]0;x\x07[bold]x[/bold][/oops]"
 SHOWN = "␛]0;x␇[bold]x[/bold][/oops]"
 FILE_NAME = '[link="x].toml'
-
-
-def screen_text(app) -> str:
-    """Every character the screen would send to the terminal, styles aside."""
-    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
 
 
 def assert_no_control(app) -> None:

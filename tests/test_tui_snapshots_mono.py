@@ -15,7 +15,14 @@ from screens.app import make_app
 from tests.factories import docker_profile, helm_profile
 from tests.test_tui_result import DOCKER_FAILURE, HELM_SUCCESS
 from tests.test_tui_snapshots import profiles_read, stable_screen  # noqa: F401  (the autouse fixture)
-from tests.tui_support import FAILED_CHECKS, CannedInstaller, canned_checks, save_profile
+from tests.tui_support import (
+    FAILED_CHECKS,
+    CannedInstaller,
+    canned_checks,
+    save_profile,
+    screen_text,
+    until_on_screen,
+)
 from wizard.core.profile import Profile
 
 SIZE = (80, 24)
@@ -28,10 +35,6 @@ def plain_console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     glyphs.use_ascii(True)
     yield
     glyphs.use_ascii(glyphs.terminal_is_plain())
-
-
-def screen_text(app) -> str:
-    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
 
 
 def test_mono_profiles(snap_compare) -> None:
@@ -95,9 +98,7 @@ def test_mono_install_failed_with_remedy(snap_compare) -> None:
     async def to_install(pilot) -> None:
         pilot.app.goto("install")
         await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.2)
-        text = " ".join(screen_text(pilot.app).split())  # wrapped lines joined
-        assert "XX Failed: port 5052 is already in use" in text and "set gateway.port" in text
+        await until_on_screen(pilot, "XX Failed: port 5052 is already in use", "set gateway.port")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=to_install)
 

@@ -75,6 +75,24 @@ async def profiles_ready(pilot: Any) -> None:
     raise AssertionError("the profile list never finished reading the profiles")
 
 
+def screen_text(app: Any) -> str:
+    """Every character the screen would send to the terminal, styles aside."""
+    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
+
+
+async def until_on_screen(pilot: Any, *texts: str, timeout: float = 5.0) -> str:
+    """The screen's text (wrapped lines joined) once every one of `texts` is on it: a screen
+    draws a Result a frame or two after the worker that produced it has finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause(0.02)
+        joined = " ".join(screen_text(pilot.app).split())
+        if all(text in joined for text in texts):
+            return joined
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never on screen: {[t for t in texts if t not in joined]}\n{joined}")
+
+
 def screen_step(app: Any) -> str:
     """The wizard step showing (its id), or the class name of any other screen."""
     step = getattr(app.screen, "step", None)
