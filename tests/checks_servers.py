@@ -47,13 +47,14 @@ class _GitLabHandler(BaseHTTPRequestHandler):
             self.request.do_handshake()  # here, in the request's thread, not in accept()
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+        # Recorded before the reply: a test reads the list as soon as its client has the answer.
+        self.server.requests.append((self.path, dict(self.headers)))
         if self.path != "/api/v4/version":
             self._reply(404, {"message": "404 Not Found"})
         elif self.server.token and self.headers.get("PRIVATE-TOKEN") == self.server.token:
             self._reply(200, {"version": self.server.version, "revision": "0123abcd", "enterprise": True})
         else:
             self._reply(401, {"message": "401 Unauthorized"})
-        self.server.requests.append((self.path, dict(self.headers)))
 
     def _reply(self, status: int, body: dict[str, object]) -> None:
         data = json.dumps(body).encode()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import pytest
 
 from tests.checks_servers import context_for, make_profile
-from wizard.checks import arun_checks, run_checks, select_checks
+from wizard.checks import run_checks, select_checks
 from wizard.checks.base import REGISTRY, Outcome, check
 from wizard.core.profile import Profile
 
@@ -32,8 +31,8 @@ def docker_profile() -> Profile:
 
 def test_results_stream_as_each_check_finishes(scratch):
     @scratch("t.slow", "slow", timeout=2)
-    async def slow(context):
-        await asyncio.sleep(0.6)
+    def slow(context):
+        time.sleep(0.6)
         return Outcome("pass", "slow")
 
     @scratch("t.fast", "fast", timeout=2)
@@ -49,16 +48,11 @@ def test_results_stream_as_each_check_finishes(scratch):
     assert [result.id for result in rest] == ["t.slow"]
 
 
-def test_checks_run_concurrently_sync_and_async(scratch):
-    for index in range(6):
-        @scratch(f"t.sync{index}", "sleepy", timeout=3)
+def test_checks_run_concurrently(scratch):
+    for index in range(12):
+        @scratch(f"t.sleepy{index}", "sleepy", timeout=3)
         def sleepy(context):
             time.sleep(0.5)
-            return Outcome("pass", "done")
-
-        @scratch(f"t.async{index}", "sleepy", timeout=3)
-        async def asleep(context):
-            await asyncio.sleep(0.5)
             return Outcome("pass", "done")
 
     started = time.monotonic()
@@ -73,18 +67,23 @@ def test_an_overrunning_check_fails_with_its_timeout_and_a_remedy(scratch):
         time.sleep(5)  # a blocking call that ignores us: its daemon thread is left behind
         return Outcome("pass", "never seen")
 
-    @scratch("t.astuck", "stuck too", timeout=0.3)
-    async def astuck(context):
-        await asyncio.sleep(5)
+    @scratch("t.later", "stuck longer", timeout=0.6)
+    def later(context):
+        time.sleep(5)
         return Outcome("pass", "never seen")
 
     started = time.monotonic()
-    results = {r.id: r for r in run_checks(docker_profile(), "prod", {"t.stuck", "t.astuck"})}
-    assert time.monotonic() - started < 1.5
-    for result in results.values():
+    stream = run_checks(docker_profile(), "prod", {"t.stuck", "t.later"})
+    results = {}
+    for result in stream:  # each on its own clock: the 0.3 s one is reported first, at 0.3 s
+        results[result.id] = (result, time.monotonic() - started)
+    assert list(results) == ["t.stuck", "t.later"]
+    assert 0.3 <= results["t.stuck"][1] < results["t.later"][1] and 0.6 <= results["t.later"][1] < 2.0
+    for (result, _at), limit in zip(results.values(), ("0.3", "0.6"), strict=True):
         assert result.status == "fail"
-        assert result.detail == "timed out after 0.3 s"
+        assert result.detail == f"timed out after {limit} s"
         assert "aigw-wizard check prod --only" in result.remedy
+    results = {check_id: result for check_id, (result, _at) in results.items()}
     assert "gitlab.url" in results["t.stuck"].remedy
     assert results["t.stuck"].field == "gitlab.url"
 
@@ -171,8 +170,8 @@ def test_stopping_early_does_not_wait_for_the_rest(scratch):
         return Outcome("pass", "quick")
 
     @scratch("t.long", "long", timeout=5)
-    async def long(context):
-        await asyncio.sleep(4)
+    def long(context):
+        time.sleep(4)
         return Outcome("pass", "long")
 
     started = time.monotonic()
@@ -180,17 +179,3 @@ def test_stopping_early_does_not_wait_for_the_rest(scratch):
     assert next(stream).id == "t.quick"
     stream.close()  # the consumer walks away
     assert time.monotonic() - started < 1.0
-
-
-def test_arun_checks_inside_a_running_loop(scratch):
-    @scratch("t.async", "async", timeout=1)
-    async def in_loop(context):
-        return Outcome("pass", "ok")
-
-    async def collect():
-        return [result async for result in arun_checks(docker_profile(), "p", {"t.async"})]
-
-    [result] = asyncio.run(collect())
-    assert result.status == "pass" and result.duration_ms >= 0
-
-

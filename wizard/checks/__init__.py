@@ -1,10 +1,8 @@
 """Preflight checks: every check that applies to a profile, concurrently, each on its own clock.
 
-`run_checks` is a plain iterator for the CLI and the TUI's thread workers: it runs an
-asyncio loop in a background thread and yields each result the moment its check
-finishes. Synchronous checks (blocking sockets, file reads, the Docker SDK) each get a
-daemon thread, so one that overruns its timeout is reported as failed and left behind
-without holding up the others, the loop's shutdown, or the process's exit.
+`run_checks` is a plain iterator for the CLI and the TUI's thread workers: each check runs in
+its own daemon thread and each result is yielded the moment its check finishes; one that
+overruns its timeout is reported as failed and left behind without holding anything up.
 
 The engine lives in `engine.py` and loads on first use: importing this package (as every
 CLI verb's parser does, through `wizard.cli.checks`) costs nothing.
@@ -15,9 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wizard.checks.engine import arun_checks, run_checks, select_checks
+    from wizard.checks.engine import run_checks, select_checks
 
-__all__ = ["arun_checks", "run_checks", "select_checks"]
+__all__ = ["run_checks", "select_checks"]
 
 
 def __getattr__(name: str) -> Any:

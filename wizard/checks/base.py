@@ -14,7 +14,7 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -66,7 +66,7 @@ class CheckContext:
     """Injected facts for tests, e.g. {"host.memory_bytes": 256 * 2**20}."""
 
 
-CheckFunction = Callable[[CheckContext], Outcome | Awaitable[Outcome]]
+CheckFunction = Callable[[CheckContext], Outcome]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def check(
     timeout: float = 2.0,
     field: str | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check function (sync functions run in a worker thread)."""
+    """Register a check function; it runs in its own daemon thread."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if check_id in REGISTRY:
