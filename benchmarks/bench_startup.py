@@ -47,7 +47,7 @@ def timed_tui(args):
 wizard.cli.cmd_tui = timed_tui
 def save():
     with open(out, "w") as handle:
-        json.dump({"marks": marks, "modules": sorted(sys.modules)}, handle)
+        json.dump({"marks": marks, "modules": sorted(m for m, loaded in sys.modules.items() if loaded is not None)}, handle)
 atexit.register(save)
 sys.exit(wizard.cli.main([]))
 """

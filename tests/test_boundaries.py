@@ -13,7 +13,7 @@ HEAVY = ["textual", "docker", "kubernetes", "httpx", "cryptography"]
 
 
 def imported_after(code: str) -> set[str]:
-    probe = f"import sys, json\n{code}\nprint(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))"
+    probe = f"import sys, json\n{code}\nprint(json.dumps(sorted(m.split('.')[0] for m, loaded in sys.modules.items() if loaded is not None)))"
     output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     return set(json.loads(output))
 

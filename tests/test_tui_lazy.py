@@ -19,7 +19,7 @@ async def main():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = type(app.screen).__name__
-    heavy = sorted({{"docker", "kubernetes", "httpx", "cryptography"}} & {{m.split(".")[0] for m in sys.modules}})
+    heavy = sorted({{"docker", "kubernetes", "httpx", "cryptography"}} & {{m.split(".")[0] for m, loaded in sys.modules.items() if loaded is not None}})
     print(json.dumps({{"screen": screen, "heavy": heavy}}))
 
 asyncio.run(main())
