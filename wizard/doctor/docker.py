@@ -22,6 +22,7 @@ from wizard.doctor import grpc_health, probe, signatures
 from wizard.doctor.fields import AGENT_PLATFORM_PORT as AGENT_CONTAINER_PORT
 from wizard.doctor.fields import ProfileFacts, facts
 from wizard.doctor.findings import Finding
+from wizard.install.docker.container import published_host_ports
 from wizard.tools.gitlab import is_written_loopback, shown
 from wizard.tools.health import get as loopback_get
 
@@ -119,19 +120,15 @@ def _image(container: Container, image: str, config_hash: str, name: str) -> Fin
 def _ports(attrs: dict[str, Any], profile: Profile, known: ProfileFacts, name: str) -> list[Finding]:
     if attrs["HostConfig"].get("NetworkMode") == "host":
         return [Finding("container.ports", "warn", "Published ports", "the container uses host networking: nothing is published and it listens on the host's ports directly (apply publishes ports instead)", f"`aigw-wizard apply {name}` recreates it as the profile says", "gateway.port")]
-    bindings = attrs["HostConfig"].get("PortBindings") or {}
-
-    def published(container_port: int) -> list[str]:
-        return [str(binding.get("HostPort")) for binding in bindings.get(f"{container_port}/tcp") or []]
 
     found = []
-    gateway = published(GATEWAY_CONTAINER_PORT)
+    gateway = published_host_ports(attrs, GATEWAY_CONTAINER_PORT)
     if str(profile.gateway.port) in gateway:
         found.append(Finding("container.ports", "pass", "Published ports", f"{GATEWAY_CONTAINER_PORT}/tcp on host port {profile.gateway.port}"))
     else:
         found.append(Finding("container.ports", "fail", "Published ports", f"{GATEWAY_CONTAINER_PORT}/tcp is published on {', '.join(gateway) or 'no host port'}, the profile says {profile.gateway.port}", f"`aigw-wizard apply {name}` recreates the container with the profile's port", "gateway.port"))
     if known.agent_platform:
-        agent = published(AGENT_CONTAINER_PORT)
+        agent = published_host_ports(attrs, AGENT_CONTAINER_PORT)
         if str(known.agent_platform_port) not in agent:
             found.append(Finding("container.agent-port", "fail", "Agent Platform port", f"{AGENT_CONTAINER_PORT}/tcp is published on {', '.join(agent) or 'no host port'}: GitLab cannot reach the Duo Agent Platform at port {known.agent_platform_port}", f"publish it: `aigw-wizard apply {name}` with a wizard release that publishes gateway.agent_platform_port", "gateway.agent_platform_port"))
     return found

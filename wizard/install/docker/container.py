@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wizard.core.release import AGENT_PLATFORM_PORT
 from wizard.core.spec import CA_BUNDLE_MOUNT, LABEL_CONFIG_HASH, ContainerSpec
 from wizard.install.base import Drift
 from wizard.install.keylabels import (
@@ -29,7 +30,7 @@ from wizard.install.keylabels import (
 )
 from wizard.tools import keys as key_tools
 
-__all__ = ["create_arguments", "drift", "expected_hash", "secret_variables"]
+__all__ = ["create_arguments", "drift", "expected_hash", "published_host_ports", "secret_variables"]
 
 def create_arguments(spec: ContainerSpec, profile_name: str) -> dict[str, Any]:
     """`client.containers.create(**this)`: holds key text (environment) — never log or journal it."""
@@ -60,6 +61,12 @@ def create_arguments(spec: ContainerSpec, profile_name: str) -> dict[str, Any]:
     return arguments
 
 
+def published_host_ports(attrs: dict[str, Any], container_port: int) -> list[str]:
+    """The host ports a container (its inspect `attrs`) publishes `container_port` on."""
+    bindings = (attrs["HostConfig"].get("PortBindings") or {}).get(f"{container_port}/tcp") or []
+    return [str(binding["HostPort"]) for binding in bindings if binding.get("HostPort")]
+
+
 def secret_variables(spec: ContainerSpec) -> frozenset[str]:
     """Variables whose values are key text: drift and status never show them."""
     return frozenset(key.variable for key in spec.keys)
@@ -74,9 +81,8 @@ def drift(attrs: dict[str, Any], labels: dict[str, str], spec: ContainerSpec, pr
             found.append(Drift(field, profile, actual))
 
     if spec.agent_platform_host_port is not None:
-        bindings = (attrs["HostConfig"].get("PortBindings") or {}).get("50052/tcp") or []
-        published = next((str(b["HostPort"]) for b in bindings if b.get("HostPort")), "(not published)")
-        compare("agent_platform_port", str(spec.agent_platform_host_port), published)
+        published = published_host_ports(attrs, AGENT_PLATFORM_PORT)
+        compare("agent_platform_port", str(spec.agent_platform_host_port), published[0] if published else "(not published)")
     wanted_hosts = sorted(f"{name}:{address}" for name, address in spec.extra_hosts.items())
     running_hosts = sorted(attrs["HostConfig"].get("ExtraHosts") or [])
     compare("extra_hosts", ", ".join(wanted_hosts) or "(none)", ", ".join(running_hosts) or "(none)")

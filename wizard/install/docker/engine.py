@@ -18,7 +18,7 @@ from wizard.core.spec import CA_BUNDLE_MOUNT, LABEL_CONFIG_HASH, container_spec
 from wizard.install.base import Drift, Installer
 from wizard.install.docker import probes
 from wizard.install.docker.container import drift as release_drift
-from wizard.install.docker.container import secret_variables
+from wizard.install.docker.container import published_host_ports, secret_variables
 from wizard.install.keylabels import expected_hash
 from wizard.install.runner import Step, StepFailed, StepRunner
 from wizard.tools import docker as engine_tools
@@ -190,11 +190,8 @@ class DockerBase(Installer):
 
 def host_port(container: Container, container_port: int = GATEWAY_CONTAINER_PORT) -> int | None:
     """The host port published to `container_port` (the gateway's 5052 unless told)."""
-    bindings = (container.attrs["HostConfig"].get("PortBindings") or {}).get(f"{container_port}/tcp") or []
-    for binding in bindings:
-        if binding.get("HostPort"):
-            return int(binding["HostPort"])
-    return None
+    published = published_host_ports(container.attrs, container_port)
+    return int(published[0]) if published else None
 
 
 def restart_policy(attrs: dict[str, Any]) -> str:
