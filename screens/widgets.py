@@ -72,14 +72,18 @@ class FormField(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label(self._label_text(False), classes="field-label", markup=False)
-            yield Input(self.initial, placeholder=self.placeholder, compact=True, select_on_focus=False)
-            if self.browse:
-                yield NavButton("Browse", compact=True, classes="field-browse")
+            yield from self.compose_editor()
         error_line = Static("", classes="field-error", markup=False)
         error_line.display = False
         yield error_line
         if self.hint:
             yield Static(self.hint, classes="field-hint", markup=False)
+
+    def compose_editor(self) -> ComposeResult:
+        """What takes the keys, beside the label: a one-line input (and a Browse button)."""
+        yield Input(self.initial, placeholder=self.placeholder, compact=True, select_on_focus=False)
+        if self.browse:
+            yield NavButton("Browse", compact=True, classes="field-browse")
 
     @property
     def input(self) -> Input:
@@ -140,16 +144,9 @@ class PairsField(FormField):
     PairsField > Horizontal { height: auto; }
     """
 
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Label(self._label_text(False), classes="field-label", markup=False)
-            yield TextArea(self.initial, soft_wrap=False, compact=True, tab_behavior="focus",
-                           placeholder=self.placeholder)
-        error_line = Static("", classes="field-error", markup=False)
-        error_line.display = False
-        yield error_line
-        if self.hint:
-            yield Static(self.hint, classes="field-hint", markup=False)
+    def compose_editor(self) -> ComposeResult:
+        yield TextArea(self.initial, soft_wrap=False, compact=True, tab_behavior="focus",
+                       placeholder=self.placeholder)
 
     @property
     def area(self) -> TextArea:
