@@ -44,6 +44,7 @@ class AigwWizardApp(App[None]):
         resolve_tag: Callable[[Profile], str] | None = None,
     ) -> None:
         super().__init__()
+        self.set_class(glyphs.ASCII, "-plain")  # borders from the Linux console's font (app.tcss)
         self.initial_profile = profile
         self.session: WizardSession | None = None
         # The engines; tests and demos may hand in others. Loaded on first use, not here.

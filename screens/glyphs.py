@@ -7,6 +7,9 @@ Read them as `glyphs.MARK[...]`, `glyphs.RADIO_ON`, …: `use_ascii()` swaps the
 from __future__ import annotations
 
 import os
+from typing import ClassVar
+
+from textual.scrollbar import ScrollBar, ScrollBarRender
 
 _UNICODE = {
     "done": "✓", "current": "●", "todo": "○",
@@ -27,10 +30,21 @@ FOCUS = "▸"
 FOLDER, FOLDER_OPEN, FILE = "📁 ", "📂 ", "📄 "
 
 
+class _ConsoleScrollBar(ScrollBarRender):
+    """A thumb in half cells, with the half blocks the Linux console's font has (▄ ▌), not
+    the eighth blocks (▁ … ▇) it draws as unknown glyphs."""
+
+    VERTICAL_BARS: ClassVar[list[str]] = ["▄", " "]
+    HORIZONTAL_BARS: ClassVar[list[str]] = ["▌", " "]
+
+
 def use_ascii(on: bool) -> None:
-    """Plain ASCII (the Linux console's font lacks most symbols) or the Unicode marks."""
+    """Plain ASCII (the Linux console's font lacks most symbols) or the Unicode marks.
+
+    Borders follow through the app's `-plain` class (app.tcss), scroll bars here."""
     global ASCII, DASH, BULLET, RADIO_ON, FOCUS, FOLDER, FOLDER_OPEN, FILE
     ASCII = on
+    ScrollBar.renderer = _ConsoleScrollBar if on else ScrollBarRender
     MARK.clear()
     MARK.update(_ASCII if on else _UNICODE)
     DASH = "-" if on else "—"

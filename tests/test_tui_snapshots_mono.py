@@ -37,6 +37,38 @@ def plain_console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     glyphs.use_ascii(glyphs.terminal_is_plain())
 
 
+def console_font_misses(text: str) -> set[str]:
+    """Characters the Linux console's font lacks (its glyphs are the CP437 repertoire)."""
+    missing = set()
+    for character in set(text):
+        try:
+            character.encode("cp437")
+        except UnicodeEncodeError:
+            missing.add(character)
+    return missing
+
+
+@pytest.fixture
+def snap_compare(snap_compare):
+    """Every snapshot here also proves the console's font can draw all of the screen: borders,
+    scroll bars and marks included (a missing glyph shows as a box or a diamond)."""
+
+    def compare(app, *, run_before=None, **options):
+        async def then_check_the_font(pilot) -> None:
+            if run_before is not None:
+                await run_before(pilot)
+            assert not console_font_misses(screen_text(pilot.app)), console_font_misses(screen_text(pilot.app))
+
+        return snap_compare(app, run_before=then_check_the_font, **options)
+
+    return compare
+
+
+def test_the_font_check_knows_the_console_font() -> None:
+    assert console_font_misses("─│┌┐└┘ ▄▌█ ok XX !! (*) [x] > e.g.") == set()
+    assert console_font_misses("╭▔▊▇✓") == set("╭▔▊▇✓")
+
+
 def test_mono_profiles(snap_compare) -> None:
     save_profile("prod", docker_profile())
     save_profile("new", Profile())
