@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from tests.tui_support import (
     canned_checks,
     profiles_ready,
     save_profile,
+    showing,
 )
 from wizard.core.profile import Profile
 
@@ -28,7 +31,15 @@ SNAPSHOT_HOME = Path("/tmp/aigw-wizard-snapshot-home")
 
 
 @pytest.fixture(autouse=True)
-def stable_screen(monkeypatch: pytest.MonkeyPatch) -> Path:
+def stable_screen(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    # One test at a time uses the folder, across processes too: two test runs at once (two
+    # checkouts on one machine) would otherwise swap profiles under each other's screens.
+    with (SNAPSHOT_HOME.parent / f"{SNAPSHOT_HOME.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from _stable_screen(monkeypatch)
+
+
+def _stable_screen(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.rmtree(SNAPSHOT_HOME, ignore_errors=True)
     SNAPSHOT_HOME.mkdir(parents=True)
     monkeypatch.setenv("AIGW_WIZARD_CONFIG_DIR", str(SNAPSHOT_HOME / "config"))
@@ -66,12 +77,12 @@ def test_target_screen(snap_compare) -> None:
 
 def test_gitlab_screen_with_invalid_url(snap_compare) -> None:
     save_profile("p", Profile(target="docker"))
-    assert snap_compare(make_app("p"), terminal_size=SIZE, press=[*"gitlab.example.com"])
+    assert snap_compare(make_app("p"), terminal_size=SIZE, run_before=showing("gitlab"), press=[*"gitlab.example.com"])
 
 
 def test_gateway_screen_refuses_localhost(snap_compare) -> None:
     save_profile("p", docker_profile(gateway={"hostname": ""}))
-    assert snap_compare(make_app("p"), terminal_size=SIZE, press=[*"localhost"])
+    assert snap_compare(make_app("p"), terminal_size=SIZE, run_before=showing("gateway"), press=[*"localhost"])
 
 
 def test_gateway_screen_with_auth_bypass_on(snap_compare) -> None:
@@ -81,7 +92,7 @@ def test_gateway_screen_with_auth_bypass_on(snap_compare) -> None:
 
 def test_tls_screen(snap_compare) -> None:
     save_profile("p", helm_profile(tls={"cert": "", "key": ""}))
-    assert snap_compare(make_app("p"), terminal_size=SIZE, press=[*"-gateway.crt"])
+    assert snap_compare(make_app("p"), terminal_size=SIZE, run_before=showing("tls"), press=[*"-gateway.crt"])
 
 
 def test_helm_screen(snap_compare) -> None:

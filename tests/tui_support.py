@@ -93,6 +93,21 @@ async def until_on_screen(pilot: Any, *texts: str, timeout: float = 5.0) -> str:
             raise AssertionError(f"never on screen: {[t for t in texts if t not in joined]}\n{joined}")
 
 
+def showing(step_id: str, timeout: float = 5.0) -> Any:
+    """A snapshot's `run_before`: wait until the app opened the profile at `step_id`, so the
+    keys the snapshot presses next go to that step, not to the profile list beneath it."""
+
+    async def wait(pilot: Any) -> None:
+        deadline = time.monotonic() + timeout
+        while screen_step(pilot.app) != step_id:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the app shows {screen_step(pilot.app)}, not {step_id}")
+            await pilot.pause(0.02)
+        await pilot.pause()
+
+    return wait
+
+
 def screen_step(app: Any) -> str:
     """The wizard step showing (its id), or the class name of any other screen."""
     step = getattr(app.screen, "step", None)
