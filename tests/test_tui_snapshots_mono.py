@@ -32,9 +32,10 @@ SIZE = (80, 24)
 def plain_console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TERM", "linux")
     monkeypatch.setenv("NO_COLOR", "1")  # read by the App as it is made: a monochrome filter
+    before = glyphs.ASCII
     glyphs.use_ascii(True)
     yield
-    glyphs.use_ascii(glyphs.terminal_is_plain())
+    glyphs.use_ascii(before)  # TERM is still "linux" here: the monkeypatch is undone after
 
 
 def console_font_misses(text: str) -> set[str]:
