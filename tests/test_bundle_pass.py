@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.test_archive import bytes_read
 from wizard.install.bundle import save_image, sha256_file, write_manifest
 
 CHUNK = 2**20
@@ -30,13 +31,6 @@ class _Images:
 
 class _Client:
     images = _Images()
-
-
-def bytes_read() -> int:
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    raise AssertionError("no rchar in /proc/self/io")
 
 
 def test_the_archive_is_hashed_as_it_is_written(tmp_path: Path) -> None:

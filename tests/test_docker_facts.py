@@ -1,24 +1,22 @@
 """One place per Docker fact (`wizard.tools.docker`, `wizard.tools.ports`): the image-reference
 normaliser's equivalences, engine diagnosis, and the checks agreeing with the install steps
-they predict (archives, the port, an unreachable engine)."""
+they predict (archives, the port, an unreachable engine). Reading archives: tests/test_archive.py."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.checks_servers import closed_port, context_for, listening_port, run_one
 from tests.factories import docker_profile
+from tests.test_archive import CONFIG_HEX, save_archive
 from wizard.core.events import Result, StepFinished
 from wizard.install.docker import DockerInstaller
 from wizard.install.runner import StepFailed
 from wizard.tools import docker as engine_tools
-from wizard.tools.docker import ArchiveUnreadable, archive_tags, normalized_ref, same_image
+from wizard.tools.docker import normalized_ref, same_image
 from wizard.tools.ports import probe_port
 
 STANDIN = "aigw-test/model-gateway"
@@ -55,33 +53,6 @@ def test_registries_with_ports_keep_their_tag_apart_from_the_port() -> None:
     assert normalized_ref("localhost:5000/a") == "localhost:5000/a:latest"
     assert normalized_ref("localhost:5000/a:b") == "localhost:5000/a:b"
     assert normalized_ref(f"{STANDIN}:{TAG}") == f"docker.io/{STANDIN}:{TAG}"
-
-
-# --- archives ---------------------------------------------------------------------------------
-
-
-def save_archive(path: Path, tags: list[str]) -> Path:
-    with tarfile.open(path, "w") as tar:
-        data = json.dumps([{"Config": "c.json", "RepoTags": tags, "Layers": []}]).encode()
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return path
-
-
-def test_archive_tags_read_the_index_and_compare_like_the_engine(tmp_path: Path) -> None:
-    index = archive_tags(save_archive(tmp_path / "a.tar", [f"index.docker.io/{STANDIN}:{TAG}"]))
-    assert index.is_docker_save and index.holds(f"{STANDIN}:{TAG}")
-    assert not index.holds(f"{STANDIN}:other")
-
-
-def test_a_file_that_is_no_archive_is_one_plain_error(tmp_path: Path) -> None:
-    path = tmp_path / "x.tar"
-    path.write_bytes(b"no tar here\n" * 50)
-    with pytest.raises(ArchiveUnreadable) as caught:
-        archive_tags(path)
-    assert caught.value.message.startswith(f"{path} is not a readable docker save archive (")
-    assert "\n" not in caught.value.message and "Traceback" not in caught.value.message
 
 
 # --- engine diagnosis -------------------------------------------------------------------------
@@ -180,102 +151,6 @@ def test_the_installer_accepts_every_archive_the_image_check_passes(tmp_path: Pa
     finally:
         installer.close()
     assert "holds" not in caught.value.message and "could not load" in caught.value.message
-
-
-# --- one pass over an archive -------------------------------------------------------------------
-
-CONFIG_HEX = "ab" * 32
-
-
-def _member(name: str, size: int) -> bytes:
-    info = tarfile.TarInfo(name)
-    info.size = size
-    return info.tobuf(format=tarfile.USTAR_FORMAT)
-
-
-def _padded(size: int) -> int:
-    return -(-size // 512) * 512
-
-
-def big_sparse_archive(path: Path, layer_bytes: int, tags: list[str]) -> Path:
-    """A `docker save` layout whose layer is `layer_bytes` of holes: big on paper, cheap on disk."""
-    manifest = json.dumps([{"Config": f"{CONFIG_HEX}.json", "RepoTags": tags, "Layers": ["l/layer.tar"]}]).encode()
-    with path.open("wb") as out:
-        out.write(_member("l/layer.tar", layer_bytes))
-        out.seek(_padded(layer_bytes), os.SEEK_CUR)
-        out.write(_member("manifest.json", len(manifest)) + manifest.ljust(_padded(len(manifest)), b"\0"))
-        out.write(b"\0" * 1024)
-    return path
-
-
-def bytes_read() -> int:
-    """What this process has read through read(2) so far (/proc/self/io rchar)."""
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    raise AssertionError("no rchar in /proc/self/io")
-
-
-def test_a_plain_tarball_is_indexed_by_seeking_over_its_layers(tmp_path: Path) -> None:
-    archive = big_sparse_archive(tmp_path / "big.tar", 2 * 2**30, [f"{STANDIN}:{TAG}"])
-    before = bytes_read()
-    index = archive_tags(archive)
-    assert bytes_read() - before < 2**20  # of 2 GiB, only the headers and the index
-    assert index.holds(f"{STANDIN}:{TAG}") and index.complete and not index.compressed
-    assert index.image_ids == {f"sha256:{CONFIG_HEX}"}
-
-
-def _gzip_of(path: Path, members: list[tuple[str, bytes | int]]) -> Path:
-    """A gzip'd tar; a member given as an int is that many zero bytes, compressed as it streams."""
-    import zlib
-
-    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
-    with path.open("wb") as out:
-        for name, data in members:
-            size = data if isinstance(data, int) else len(data)
-            out.write(packer.compress(_member(name, size)))
-            if isinstance(data, int):
-                zeros = b"\0" * 2**20
-                for start in range(0, size, len(zeros)):
-                    out.write(packer.compress(zeros[: min(len(zeros), size - start)]))
-            else:
-                out.write(packer.compress(data))
-            out.write(packer.compress(b"\0" * (_padded(size) - size)))
-        out.write(packer.compress(b"\0" * 1024) + packer.flush())
-    return path
-
-
-def test_a_compressed_archive_is_not_inflated_unless_asked(tmp_path: Path) -> None:
-    manifest = json.dumps([{"Config": f"blobs/sha256/{CONFIG_HEX}", "RepoTags": [f"{STANDIN}:{TAG}"]}]).encode()
-    archive = _gzip_of(tmp_path / "gw.tar.gz", [("layer.tar", 256 * 2**20), ("manifest.json", manifest)])
-    before = bytes_read()
-    index = archive_tags(archive)
-    assert bytes_read() - before < 2**20
-    assert index.compressed and not index.complete and not index.tags
-    full = archive_tags(archive, inflate=True)
-    assert full.holds(f"{STANDIN}:{TAG}") and full.image_ids == {f"sha256:{CONFIG_HEX}"}
-    before = bytes_read()
-    assert archive_tags(archive, inflate=True) == full  # read once per (path, size, mtime)
-    assert bytes_read() - before < 2**20
-
-
-def test_a_gzip_whose_index_inflates_to_a_gib_costs_no_memory(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    archive = _gzip_of(tmp_path / "bomb.tar.gz", [("manifest.json", 2**30)])
-    assert archive.stat().st_size < 8 * 2**20  # a few MiB that inflate to 1 GiB
-    probe = (
-        "import resource, sys; from pathlib import Path; from wizard.tools.docker import archive_tags;"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-        "index = archive_tags(Path(sys.argv[1]), inflate=True);"
-        "print(int(index.is_docker_save), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)"
-    )
-    done = subprocess.run([sys.executable, "-c", probe, str(archive)], capture_output=True, text=True, check=True,
-                          cwd=Path(__file__).resolve().parent.parent, timeout=120)
-    found, grown_kib = map(int, done.stdout.split())
-    assert found == 0  # the oversized manifest.json is skipped, never read
-    assert grown_kib < 16 * 1024  # the peak grew by less than 16 MiB while 1 GiB was inflated
 
 
 def test_what_the_engine_says_it_loaded() -> None:

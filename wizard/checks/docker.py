@@ -13,10 +13,9 @@ from wizard.checks.base import (
 )
 from wizard.core import validators
 from wizard.tools import docker as engine_tools
+from wizard.tools.archive import ArchiveError, read_archive
 from wizard.tools.docker import (
     PREVIOUS_SUFFIX,
-    ArchiveUnreadable,
-    archive_tags,
     normalized_ref,
     registry_host,
 )
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 
     from docker import DockerClient
 
-__all__ = ["archive_tags", "engine_client", "engine_problem", "normalized_ref", "registry_host"]
+__all__ = ["engine_client", "engine_problem", "normalized_ref", "registry_host"]
 
 ENGINE_TIMEOUT = 2.0
 IMAGE_TIMEOUT = 2.5
@@ -71,8 +70,8 @@ def _archive_outcome(context: CheckContext, ref: str) -> Outcome:
     if problem:
         return Outcome("fail", problem, fix_path, field)
     try:
-        index = archive_tags(path)  # a plain tarball: a few header reads; a compressed one: its first
-    except ArchiveUnreadable as error:
+        index = read_archive(path)  # a plain tarball: a few header reads; a compressed one: its first
+    except ArchiveError as error:
         return Outcome("fail", f"{path} is not a readable `docker save` archive: {error.reason}", fix_path, field)
     tags = index.tags
     if index.compressed:

@@ -200,7 +200,7 @@ def _nodes_platform(context: CheckContext) -> Outcome:
 
 
 def _compressed(path: Path) -> bool:
-    from wizard.tools.docker import is_compressed
+    from wizard.tools.archive import is_compressed
 
     try:
         return is_compressed(path)

@@ -6,8 +6,8 @@
   for a permission error on the default socket).
 - `engine_error`: an engine's refusal or a broken connection as one plain line.
 - `normalized_ref` / `same_image`: image references as the engine means them.
-- `archive_tags`: the references a `docker save` tarball holds, without loading it;
-  `loaded_from_reply`: what the engine says it loaded.
+- `loaded_from_reply`: what the engine says it loaded (what a `docker save` tarball holds
+  before loading is `wizard.tools.archive`'s).
 - `port_holders`: the containers publishing a host port.
 
 The checks and the Docker installer call these same functions, so a check predicts what
@@ -17,16 +17,11 @@ this module costs nothing.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
-import tarfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.core.errors import WizardError
 from wizard.core.spec import LABEL_MANAGED, LABEL_PROFILE
@@ -36,8 +31,6 @@ if TYPE_CHECKING:
     from docker import DockerClient
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
-MAX_INDEX_BYTES = 1024 * 1024
-_INDEX_FILES = ("manifest.json", "repositories", "index.json")
 _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 START_ENGINE = "Start the Docker engine: sudo systemctl start docker (or run dockerd)."
 USERMOD_HINT = (
@@ -213,133 +206,7 @@ def same_image(one: str, other: str) -> bool:
     return normalized_ref(one) == normalized_ref(other)
 
 
-# --- docker save archives ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ArchiveIndex:
-    """What a `docker save` tarball says it holds."""
-
-    tags: frozenset[str] = field(default_factory=frozenset)
-    found: frozenset[str] = field(default_factory=frozenset)
-    """The index files found (manifest.json, repositories, index.json)."""
-    complete: bool = True
-    """False when the index was not read: a compressed archive keeps it at its very end."""
-    image_ids: frozenset[str] = field(default_factory=frozenset)
-    """The images' ids ("sha256:…": manifest.json's Config, index.json's manifests)."""
-    compressed: bool = False
-
-    @property
-    def is_docker_save(self) -> bool:
-        return bool(self.found)
-
-    def holds(self, ref: str) -> bool:
-        return any(same_image(tag, ref) for tag in self.tags)
-
-
-class ArchiveUnreadable(WizardError):
-    """Not a tar archive, or a damaged one; `reason` is the plain cause."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path} is not a readable docker save archive ({reason})")
-        self.path = path
-        self.reason = reason
-
-
-_DIGEST = re.compile(r"(?:sha256:|blobs/sha256/)?([0-9a-f]{64})(?:\.json)?")
-# gzip, bzip2, xz, zstd: the engine inflates them itself.
-_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
-
-
-def _image_id(value: object) -> str | None:
-    match = _DIGEST.fullmatch(str(value)) if isinstance(value, str) else None
-    return f"sha256:{match.group(1)}" if match else None
-
-
-def _index_of(name: str, data: Any) -> tuple[set[str], set[str]]:
-    """(image references, image ids) a `docker save` (or OCI layout) index file names."""
-    if name == "manifest.json" and isinstance(data, list):
-        entries = [entry for entry in data if isinstance(entry, dict)]
-        tags = {str(tag) for entry in entries for tag in entry.get("RepoTags") or []}
-        return tags, {found for entry in entries if (found := _image_id(entry.get("Config")))}
-    if name == "repositories" and isinstance(data, dict):
-        return {f"{repo}:{tag}" for repo, tags in data.items() if isinstance(tags, dict) for tag in tags}, set()
-    if name == "index.json" and isinstance(data, dict):
-        entries = [entry for entry in data.get("manifests") or [] if isinstance(entry, dict)]
-        annotations = [entry.get("annotations") or {} for entry in entries]
-        tags = {str(a["io.containerd.image.name"]) for a in annotations if isinstance(a, dict) and "io.containerd.image.name" in a}
-        return tags, {found for entry in entries if (found := _image_id(entry.get("digest")))}
-    return set(), set()
-
-
-def is_compressed(path: Path) -> bool:
-    with path.open("rb") as handle:
-        head = handle.read(6)
-    return head.startswith(_COMPRESSED_MAGIC)
-
-
-def _inflating(path: Path) -> IO[bytes] | None:
-    """The archive's tar bytes, inflated as read: every read bounded (the codecs' own readers
-    never inflate more than asked), so a bomb costs time, not memory. None for zstd."""
-    import bz2
-    import gzip
-    import lzma
-
-    with path.open("rb") as handle:
-        head = handle.read(6)
-    if head.startswith(b"\x1f\x8b"):
-        return gzip.open(path, "rb")
-    if head.startswith(b"BZh"):
-        return bz2.open(path, "rb")
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return lzma.open(path, "rb")
-    return None
-
-
-_INFLATED: dict[tuple[str, int, int], ArchiveIndex] = {}
-"""Indexes of compressed archives already read in full, by (path, size, mtime_ns)."""
-
-
-def archive_tags(path: Path, *, inflate: bool = False) -> ArchiveIndex:
-    """The references (and image ids) a `docker save` tarball names, read without loading it.
-
-    A plain tarball is read by seeking from header to header: a few KiB whatever its size.
-    A compressed one keeps its manifest.json at the end, behind every layer: without
-    `inflate` only its first header is checked (`complete=False`; the engine's reply names
-    the tags at load time); with `inflate` it is streamed through once, never holding more
-    than a buffer and an index file (each at most MAX_INDEX_BYTES), and the answer is kept
-    for this (path, size, mtime). Raises ArchiveUnreadable for what is not a (whole) tar.
-    """
-    try:
-        info = path.stat()
-        compressed = is_compressed(path)
-        key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
-        if compressed and inflate and key in _INFLATED:
-            return _INFLATED[key]
-        tags: set[str] = set()
-        ids: set[str] = set()
-        found: set[str] = set()
-        # A plain tar: "r:" seeks over member data. A compressed one streams forward ("r|").
-        stream = _inflating(path) if compressed else None
-        if compressed and stream is None:
-            return ArchiveIndex(complete=False, compressed=True)  # zstd: only the engine reads it
-        with stream or contextlib.nullcontext(), tarfile.open(path if stream is None else None, mode="r|" if stream else "r:", fileobj=stream) as archive:
-            for member in archive:
-                if compressed and not inflate:
-                    return ArchiveIndex(complete=False, compressed=True)
-                if member.name in _INDEX_FILES and member.isfile() and member.size <= MAX_INDEX_BYTES:
-                    handle = archive.extractfile(member)
-                    if handle is not None:
-                        named, named_ids = _index_of(member.name, json.loads(handle.read(MAX_INDEX_BYTES + 1)))
-                        tags |= named
-                        ids |= named_ids
-                        found.add(member.name)
-    except (tarfile.TarError, EOFError, OSError, ValueError, AttributeError, TypeError) as error:
-        raise ArchiveUnreadable(path, plain_error(error)) from None  # ValueError: broken JSON
-    index = ArchiveIndex(frozenset(tags), frozenset(found), image_ids=frozenset(ids), compressed=compressed)
-    if compressed:
-        _INFLATED[key] = index
-    return index
+# --- docker load replies ---------------------------------------------------------------------
 
 
 LOADED = re.compile(r"^Loaded image(?P<by_id> ID)?: (?P<what>\S+)\s*$")

@@ -5,7 +5,7 @@ cuts its own patch numbers on its stable branch). Looked for, in order, and the 
 that has one wins:
 
 1. the archive, when `gateway.image_archive` is set — and then *only* there (an air-gapped
-   host has nothing else): the `RepoTags` of its `manifest.json`;
+   host has nothing else): the references its index names (`wizard.tools.archive`);
 2. the engine's local images of the repository;
 3. the registry's tag list (`wizard.tools.registry`).
 
@@ -17,8 +17,6 @@ that runs now). The archive and registry are read without running anything.
 
 from __future__ import annotations
 
-import json
-import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from wizard.core import release as releases
 from wizard.core.errors import WizardError
 from wizard.core.text import clean
+from wizard.tools.archive import saved_images
 from wizard.tools.registry import (
     Platform,
     RegistryClient,
@@ -39,8 +38,6 @@ if TYPE_CHECKING:
     from wizard.core.profile import Profile
 
 Source = Literal["pinned", "archive", "engine", "registry", "exact", "none"]
-MAX_INDEX_BYTES = 1024 * 1024
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 #: Lists the tags of one repository (canonical name in, tags out); raises WizardError when it cannot.
 TagLister = Callable[[str], list[str]]
@@ -60,14 +57,6 @@ class TagResolution:
 
 
 @dataclass(frozen=True)
-class ArchiveImage:
-    """One image of a `docker save` archive."""
-
-    refs: tuple[str, ...]
-    platform: Platform | None
-
-
-@dataclass(frozen=True)
 class Platforms:
     platforms: tuple[Platform, ...]
     source: Literal["archive", "engine", "registry", "unknown"]
@@ -76,10 +65,6 @@ class Platforms:
     @property
     def architectures(self) -> frozenset[str]:
         return frozenset(platform.architecture for platform in self.platforms)
-
-
-class ArchiveError(WizardError):
-    """An archive that is not a readable `docker save` tarball."""
 
 
 # --- picking ----------------------------------------------------------------------------------
@@ -103,79 +88,11 @@ def _newer(candidate: str, than: str) -> str:
 # --- sources ----------------------------------------------------------------------------------
 
 
-_READ: dict[tuple[str, int, int], list[ArchiveImage]] = {}
-"""Archives already read, by (path, size, mtime_ns): a compressed one is inflated once per run."""
-
-
-def archive_images(path: Path) -> list[ArchiveImage]:
-    """The images a `docker save` tarball holds, with each one's platform (no loading)."""
-    try:
-        stat = path.stat()
-    except OSError:
-        stat = None
-    key = (str(path), stat.st_size, stat.st_mtime_ns) if stat is not None else None
-    if key is not None and key in _READ:
-        return list(_READ[key])
-    images = _read_archive_images(path)
-    if key is not None:
-        _READ[key] = images
-    return list(images)
-
-
-def _read_archive_images(path: Path) -> list[ArchiveImage]:
-    try:
-        with tarfile.open(path, mode="r:*") as tar:
-            manifest = _member_json(tar, "manifest.json", MAX_INDEX_BYTES)
-            if not isinstance(manifest, list):
-                raise ArchiveError(f"{path}: manifest.json is not a docker save index", field="gateway.image_archive")
-            images = []
-            for entry in manifest:
-                if not isinstance(entry, dict):
-                    continue
-                refs = tuple(clean(tag) for tag in entry.get("RepoTags") or [] if isinstance(tag, str))
-                platform = None
-                config_name = entry.get("Config")
-                if isinstance(config_name, str):
-                    config = _member_json(tar, config_name, MAX_CONFIG_BYTES, required=False)
-                    if isinstance(config, dict) and isinstance(config.get("architecture"), str):
-                        platform = Platform(
-                            clean(str(config.get("os") or "linux"))[:32],
-                            clean(config["architecture"])[:32],
-                            clean(str(config.get("variant") or ""))[:32],
-                        )
-                images.append(ArchiveImage(refs, platform))
-            return images
-    except (tarfile.TarError, EOFError, OSError) as error:
-        raise ArchiveError(
-            f"{path}: not a readable docker save archive ({clean(str(error))})", field="gateway.image_archive"
-        ) from None
-
-
-def _member_json(tar: tarfile.TarFile, name: str, limit: int, required: bool = True) -> Any:
-    try:
-        member = tar.getmember(name)
-    except KeyError:
-        if required:
-            raise ArchiveError(f"{tar.name}: has no {name} (not made by docker save)", field="gateway.image_archive") from None
-        return None
-    if not member.isfile():
-        raise ArchiveError(f"{tar.name}: {name} is not a regular file", field="gateway.image_archive")
-    if member.size > limit:
-        raise ArchiveError(f"{tar.name}: {name} is {member.size} bytes (at most {limit})", field="gateway.image_archive")
-    handle = tar.extractfile(member)
-    if handle is None:
-        return None
-    try:
-        return json.loads(handle.read(limit + 1))
-    except ValueError:
-        raise ArchiveError(f"{tar.name}: {name} is not JSON", field="gateway.image_archive") from None
-
-
 def archive_tags(path: Path, repository: str) -> list[str]:
     """Tags of `repository` in the archive (other repositories' tags are not ours to run)."""
     wanted = parse_repository(repository).canonical
     tags = []
-    for image in archive_images(path):
+    for image in saved_images(path):
         for ref in image.refs:
             name, _, tag = canonical_reference(ref).rpartition(":")
             if name == wanted:
@@ -305,7 +222,7 @@ def image_platforms(
     ref = canonical_reference(f"{repository}:{tag}")
     if profile.gateway.image_archive:
         path = profile.resolve(profile.gateway.image_archive)
-        for image in archive_images(path):
+        for image in saved_images(path):
             if image.platform and any(canonical_reference(r) == ref for r in image.refs):
                 return Platforms((image.platform,), "archive", str(path))
         return Platforms((), "unknown", f"{path} holds no {repository}:{tag}")

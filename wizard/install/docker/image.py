@@ -16,14 +16,8 @@ from wizard.install.bundle import ARCHIVE_CHUNK, BUNDLE_MANIFEST, manifest_diges
 from wizard.install.docker.engine import DockerBase, Run
 from wizard.install.docker.streams import EventQueue, LayerProgress, in_background
 from wizard.install.runner import Step, StepFailed
-from wizard.tools.docker import (
-    ArchiveIndex,
-    ArchiveUnreadable,
-    archive_tags,
-    is_compressed,
-    loaded_from_reply,
-    same_image,
-)
+from wizard.tools.archive import ArchiveError, ArchiveIndex, is_compressed, read_archive
+from wizard.tools.docker import loaded_from_reply, same_image
 from wizard.tools.oserrors import plain_error
 
 
@@ -73,8 +67,8 @@ class ImageSteps(DockerBase):
                 return False
             if compressed:
                 yield LogLine(source="wizard", text=f"reading {archive.name} for its image id (it is newer than the engine's image)")
-            index = archive_tags(archive, inflate=True)
-        except (OSError, ArchiveUnreadable):
+            index = read_archive(archive, inflate=True)
+        except (OSError, ArchiveError):
             return False
         if not index.image_ids or local.id in index.image_ids or not index.holds(self.spec.image):
             return False
@@ -121,8 +115,8 @@ class ImageSteps(DockerBase):
         try:
             # A plain tarball's tags cost a few header reads: a wrong archive fails before
             # loading. A compressed one is not inflated for that: the engine names what it loaded.
-            index = None if is_compressed(archive) else archive_tags(archive)
-        except ArchiveUnreadable as error:
+            index = None if is_compressed(archive) else read_archive(archive)
+        except ArchiveError as error:
             raise StepFailed(error.message, remedy, field=field) from None
         except OSError as error:
             raise StepFailed(f"cannot read {archive}: {plain_error(error)}", remedy, field=field) from None
