@@ -120,6 +120,9 @@ def _remove(client: docker.DockerClient, container: str, images: tuple[str, ...]
 
 
 def _timed(action: Callable[[], object]) -> float:
+    # The previous run's (or the set-up's) hundreds of MiB still being written back would
+    # slow whichever run comes next: each starts from a flushed disk.
+    os.sync()
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
