@@ -16,7 +16,7 @@ from screens.gitlab_side import DoctorModal, point_gitlab
 from screens.messages import CloseSession, GoToStep
 from screens.widgets import NavButton
 from wizard.core.events import GATEWAY_URL_LABEL, Address
-from wizard.core.journal import last_outcome
+from wizard.core.outcomes import last_outcome
 from wizard.core.text import clean, clean_block
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL
 from wizard.session import gitlab_side

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -84,7 +86,8 @@ class ProfilesScreen(Screen[None]):
             self.reload()
 
     def reload(self) -> None:
-        """Names at once from the folder listing; targets and states follow from a worker."""
+        """Names at once from the folder listing; then each unchanged file's row as the last
+        start judged it (`wizard.core.listing`); then every row from the model, in a worker."""
         table = self.query_one(DataTable)
         table.clear()
         self.entries = None
@@ -96,19 +99,40 @@ class ProfilesScreen(Screen[None]):
             self.query_one("#profile-detail", Static).update(
                 clean(f"No profiles yet in {folder}. Press n to create one.")
             )
+        self.show_remembered(found)
         # After the first frame: importing pydantic in a thread would hold the GIL while
         # Textual draws.
         self.call_after_refresh(self.load_details)
 
+    def show_remembered(self, found: list[Path]) -> None:
+        from wizard.core import listing
+        from wizard.core.outcomes import last_outcome
+
+        table = self.query_one(DataTable)
+        if self.entries is None:  # the model's rows have not come yet
+            for path, known in listing.remembered(found).items():
+                try:
+                    modified = _modified_cell(datetime.fromtimestamp(path.lstat().st_mtime))
+                except (OSError, ValueError, OverflowError):
+                    continue
+                cells = (known.target, modified, listing.state_words(known.verdict, last_outcome(path.stem)))
+                for column, cell in zip(table.ordered_columns[1:], cells, strict=True):
+                    table.update_cell(path.stem, column.key, Text(clean(cell)), update_width=True)
+
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load_details(self) -> None:
-        from wizard.core import store
-        from wizard.core.journal import last_outcome
+        from wizard.core import listing, store
+        from wizard.core.outcomes import last_outcome
 
+        folder = paths.profiles_dir()
+        # Digests before the model reads the files: one changed meanwhile then fails to match.
+        before = {path: listing.digest(path) for path in (sorted(folder.glob("*.toml")) if folder.is_dir() else [])}
         entries = store.list_profiles()
         outcomes = {entry.name: last_outcome(entry.name) for entry in entries}
         rows = [(entry.name, *self._describe(entry, outcomes[entry.name])) for entry in entries]
         self.post_message(self.Read(entries, rows))
+        listing.remember({entry.path: (before.get(entry.path), listing.Verdict(row[1], store.verdict(entry)))
+                          for entry, row in zip(entries, rows, strict=True)})
         self.ask_engines([(entry, row[3]) for entry, row in zip(entries, rows, strict=True)
                           if entry.profile is not None and row[3] in ("installed", "install failed")])
 
@@ -147,9 +171,7 @@ class ProfilesScreen(Screen[None]):
     def _describe(entry: store.ProfileEntry, outcome: dict[str, Any] | None) -> tuple[str, str, str]:
         from wizard.core import store
 
-        modified = f"{entry.modified:%Y-%m-%d %H:%M}"
-        target = "?" if entry.profile is None else entry.profile.target or "-"
-        return target, modified, store.state_text(entry, outcome)
+        return store.target_word(entry), _modified_cell(entry.modified), store.state_text(entry, outcome)
 
     def selected(self) -> store.ProfileEntry | None:
         table = self.query_one(DataTable)
@@ -289,3 +311,7 @@ class ProfilesScreen(Screen[None]):
             "Profiles\n  n  new profile\n  Enter/o  open (resumes at the first incomplete screen)\n"
             "  d  duplicate\n  h  doctor: what is wrong with the installed gateway\n  x/Delete  delete (asks first)\n  q  quit\n\n" + GLOBAL_HELP
         ))
+
+
+def _modified_cell(when: datetime) -> str:
+    return f"{when:%Y-%m-%d %H:%M}"

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from tests.checks_servers import context_for, fake_gitlab, run_one
 from tests.factories import docker_profile
 from wizard import cli
-from wizard.core import files, journal, lock, paths, store
+from wizard.core import files, journal, lock, outcomes, paths, store
 from wizard.core.events import Address, LogLine, Result, StepFinished, StepStarted
 from wizard.core.text import clean, clean_block, is_clean
 
@@ -267,7 +267,7 @@ def test_concurrent_outcome_writers_never_clash(config_dir: Path) -> None:
     def write(index: int) -> None:
         try:
             for attempt in range(40):
-                journal.write_last_outcome("prod", {"ok": True, "writer": index, "attempt": attempt})
+                outcomes.write_last_outcome("prod", {"ok": True, "writer": index, "attempt": attempt})
         except BaseException as error:
             errors.append(error)
 
@@ -277,7 +277,7 @@ def test_concurrent_outcome_writers_never_clash(config_dir: Path) -> None:
     for worker in workers:
         worker.join()
     assert errors == []
-    assert (journal.last_outcome("prod") or {}).get("ok") is True
+    assert (outcomes.last_outcome("prod") or {}).get("ok") is True
     assert [p.name for p in paths.state_dir().iterdir()] == ["prod.json"]
 
 

@@ -47,7 +47,8 @@ from wizard.core.events import (
     StepStarted,
     to_record,
 )
-from wizard.core.journal import Journal, last_outcome
+from wizard.core.journal import Journal
+from wizard.core.outcomes import last_outcome
 from wizard.core.profile import Profile
 from wizard.core.spec import CA_BUNDLE_MOUNT, LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_PROFILE
 from wizard.install import VERIFY_COMMAND, WHERE_TO_SET_URL

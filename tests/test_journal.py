@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 
 from wizard.core.events import LogLine, Result, StepStarted
-from wizard.core.journal import Journal, last_outcome
+from wizard.core.journal import Journal
+from wizard.core.outcomes import last_outcome
 
 
 def test_every_event_is_recorded_privately_and_the_outcome_kept(config_dir: Path) -> None:

@@ -191,7 +191,7 @@ def test_a_tui_run_is_journalled_by_the_shared_run(config_dir: Path) -> None:
     import threading
 
     from tests.tui_support import FAILED_INSTALL, CannedInstaller
-    from wizard.core.journal import last_outcome
+    from wizard.core.outcomes import last_outcome
     from wizard.session import run_apply
 
     profile = docker_profile()

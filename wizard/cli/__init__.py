@@ -42,10 +42,13 @@ def run_tui(profile: str | None) -> int:
 
 def cmd_profiles(args: argparse.Namespace) -> int:
     from wizard.core import store
-    from wizard.core.profile import problems
+    from wizard.core.outcomes import last_outcome
     from wizard.core.text import clean
 
     entries = store.list_profiles()
+    # The picker's words for each row (`store.state_text`), with the reason a file is refused.
+    states = [store.state_text(entry, last_outcome(entry.name)) + (f": {entry.error.message}" if entry.error else "")
+              for entry in entries]
     if args.json:
         rows = [
             {
@@ -53,10 +56,11 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                 "path": str(entry.path),
                 "target": entry.profile.target if entry.profile else None,
                 "modified": entry.modified.isoformat(timespec="seconds"),
-                "ready": bool(entry.profile) and not problems(entry.profile),  # type: ignore[arg-type]
+                "ready": store.verdict(entry) == "ready",
+                "state": state,
                 "error": str(entry.error) if entry.error else None,
             }
-            for entry in entries
+            for entry, state in zip(entries, states, strict=True)
         ]
         print(json.dumps(rows, indent=2))  # JSON escapes every control character itself
         return EXIT_OK
@@ -65,15 +69,8 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         return EXIT_OK
     names = [clean(entry.name) for entry in entries]
     width = max(len(name) for name in names)
-    for name, entry in zip(names, entries, strict=True):
-        if entry.profile is None:
-            state = f"cannot be read: {entry.error.message if entry.error else ''}"
-            target = "?"
-        else:
-            missing = problems(entry.profile)
-            state = "ready" if not missing else f"incomplete ({len(missing)} to fill in)"
-            target = entry.profile.target or "-"
-        print(clean(f"{name:<{width}}  {target:<6}  {entry.modified:%Y-%m-%d %H:%M}  {state}"))
+    for name, entry, state in zip(names, entries, states, strict=True):
+        print(clean(f"{name:<{width}}  {store.target_word(entry):<6}  {entry.modified:%Y-%m-%d %H:%M}  {state}"))
     return EXIT_OK
 
 

@@ -12,14 +12,12 @@ import json
 import os
 import time
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
-from wizard.core import files, paths
+from wizard.core import paths
 from wizard.core.errors import WizardError
 from wizard.core.events import Event, LogLine, Result, to_record
-
-MAX_OUTCOME_BYTES = 64 * 1024
+from wizard.core.outcomes import write_last_outcome
 
 
 class JournalUnavailable(WizardError):
@@ -107,18 +105,3 @@ class Journal:
             write_last_outcome(self.profile_name, outcome)
         except OSError as error:
             self.failure = self.failure or error.strerror or str(error)
-
-
-def write_last_outcome(profile_name: str, outcome: dict[str, Any]) -> None:
-    """Record a profile's last outcome (atomic, unique temp name: concurrent runs never clash)."""
-    folder = paths.ensure_private_dir(paths.state_dir())
-    files.write_private(folder / f"{profile_name}.json", json.dumps(outcome).encode("utf-8"))
-
-
-def last_outcome(profile_name: str) -> dict[str, Any] | None:
-    path: Path = paths.state_dir() / f"{profile_name}.json"
-    try:
-        value = json.loads(files.read_bounded(path, MAX_OUTCOME_BYTES, "a run outcome"))
-    except (files.FileRefused, OSError, ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wizard.core import files, paths, validators
+from wizard.core import files, listing, paths, validators
 from wizard.core.errors import WizardError
 from wizard.core.profile import (
     SCHEMA_VERSION,
@@ -340,19 +340,23 @@ def list_profiles() -> list[ProfileEntry]:
     return entries
 
 
-def state_text(entry: ProfileEntry, outcome: dict[str, Any] | None = None) -> str:
-    """A profile's state in a few words, as the profile list shows it (the TUI picker and
-    `aigw-wizard profiles` alike); `outcome` is the profile's last run (`journal.last_outcome`)."""
+def target_word(entry: ProfileEntry) -> str:
+    """The list's Target column: docker, helm, "-" (not chosen yet) or "?" (unreadable file)."""
+    return "?" if entry.profile is None else entry.profile.target or "-"
+
+
+def verdict(entry: ProfileEntry) -> str:
+    """The profile model's word on one file: ready, incomplete, invalid, or cannot be read."""
     if entry.profile is None:
         if isinstance(entry.error, ProfileInvalid):
             count = len(entry.error.problems)
             return f"invalid ({count} problem{'s' if count != 1 else ''})"
         return "cannot be read"
     missing = problems(entry.profile)
-    if missing:
-        return f"incomplete ({len(missing)} to fill in)"
-    if outcome and outcome.get("command") == "apply":
-        return "installed" if outcome.get("ok") else "install failed"
-    if outcome and outcome.get("command") == "uninstall" and outcome.get("ok"):
-        return "ready (uninstalled)"
-    return "ready"
+    return f"incomplete ({len(missing)} to fill in)" if missing else "ready"
+
+
+def state_text(entry: ProfileEntry, outcome: dict[str, Any] | None = None) -> str:
+    """A profile's state in a few words, as the profile list shows it (the TUI picker and
+    `aigw-wizard profiles` alike); `outcome` is the profile's last run (`outcomes.last_outcome`)."""
+    return listing.state_words(verdict(entry), outcome)
