@@ -105,33 +105,30 @@ class ProfilesScreen(Screen[None]):
         self.call_after_refresh(self.load_details)
 
     def show_remembered(self, found: list[Path]) -> None:
+        """Before the model's rows: each unchanged file's row as the last start judged it."""
         from wizard.core import listing
         from wizard.core.outcomes import last_outcome
 
         table = self.query_one(DataTable)
-        if self.entries is None:  # the model's rows have not come yet
-            for path, known in listing.remembered(found).items():
-                try:
-                    modified = _modified_cell(datetime.fromtimestamp(path.lstat().st_mtime))
-                except (OSError, ValueError, OverflowError):
-                    continue
-                cells = (known.target, modified, listing.state_words(known.verdict, last_outcome(path.stem)))
-                for column, cell in zip(table.ordered_columns[1:], cells, strict=True):
-                    table.update_cell(path.stem, column.key, Text(clean(cell)), update_width=True)
+        for path, known in listing.remembered(found).items():
+            try:
+                modified = _modified_cell(datetime.fromtimestamp(path.lstat().st_mtime))
+            except (OSError, ValueError, OverflowError):
+                continue
+            cells = (known.target, modified, listing.state_words(known.verdict, last_outcome(path.stem)))
+            for column, cell in zip(table.ordered_columns[1:], cells, strict=True):
+                table.update_cell(path.stem, column.key, Text(clean(cell)), update_width=True)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load_details(self) -> None:
         from wizard.core import listing, store
         from wizard.core.outcomes import last_outcome
 
-        folder = paths.profiles_dir()
-        # Digests before the model reads the files: one changed meanwhile then fails to match.
-        before = {path: listing.digest(path) for path in (sorted(folder.glob("*.toml")) if folder.is_dir() else [])}
         entries = store.list_profiles()
         outcomes = {entry.name: last_outcome(entry.name) for entry in entries}
         rows = [(entry.name, *self._describe(entry, outcomes[entry.name])) for entry in entries]
         self.post_message(self.Read(entries, rows))
-        listing.remember({entry.path: (before.get(entry.path), listing.Verdict(row[1], store.verdict(entry)))
+        listing.remember({entry.path: (entry.revision, listing.Verdict(row[1], store.verdict(entry)))
                           for entry, row in zip(entries, rows, strict=True)})
         self.ask_engines([(entry, row[3]) for entry, row in zip(entries, rows, strict=True)
                           if entry.profile is not None and row[3] in ("installed", "install failed")])

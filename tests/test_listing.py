@@ -14,6 +14,7 @@ from tests.factories import docker_profile, helm_profile
 from tests.tui_support import profiles_ready, save_profile, screen_text
 from wizard.core import listing, paths, store
 from wizard.core.listing import Verdict
+from wizard.core.revision import Revision
 
 
 def test_state_words_join_the_verdict_and_the_last_run() -> None:
@@ -30,7 +31,7 @@ def saved(name: str, **gateway: object) -> Path:
 
 def test_an_unchanged_file_is_remembered_and_a_changed_one_is_not(config_dir: Path) -> None:
     prod, half = saved("prod"), saved("half", hostname="")
-    listing.remember({path: (listing.digest(path), Verdict("docker", word))
+    listing.remember({path: (Revision.read(path), Verdict("docker", word))
                       for path, word in ((prod, "ready"), (half, "incomplete (1 to fill in)"))})
     assert listing.remembered([prod, half]) == {prod: Verdict("docker", "ready"), half: Verdict("docker", "incomplete (1 to fill in)")}
     memo = paths.state_dir() / listing.MEMO_NAME
@@ -39,9 +40,9 @@ def test_an_unchanged_file_is_remembered_and_a_changed_one_is_not(config_dir: Pa
     assert listing.remembered([prod, half]) == {prod: Verdict("docker", "ready")}
 
 
-def test_a_digest_taken_before_the_file_changed_never_matches_it(config_dir: Path) -> None:
+def test_a_verdict_on_bytes_the_file_no_longer_holds_never_matches_it(config_dir: Path) -> None:
     prod = saved("prod")
-    before = listing.digest(prod)
+    before = Revision.read(prod)
     prod.write_text(prod.read_text().replace("5052", "5053"))  # changed while the model read it
     listing.remember({prod: (before, Verdict("docker", "ready"))})
     assert listing.remembered([prod]) == {}
@@ -62,7 +63,7 @@ def test_a_damaged_or_foreign_memo_is_ignored_and_replaced(config_dir: Path, dam
     memo = paths.ensure_private_dir(paths.state_dir()) / listing.MEMO_NAME
     memo.write_bytes(DAMAGED[damage])
     assert listing.remembered([prod]) == {}
-    listing.remember({prod: (listing.digest(prod), Verdict("docker", "ready"))})
+    listing.remember({prod: (Revision.read(prod), Verdict("docker", "ready"))})
     assert listing.remembered([prod]) == {prod: Verdict("docker", "ready")}
 
 
@@ -77,7 +78,7 @@ def test_entries_in_the_memo_with_the_wrong_shape_are_skipped(config_dir: Path) 
     memo = paths.ensure_private_dir(paths.state_dir()) / listing.MEMO_NAME
     from wizard import __version__
 
-    memo.write_text(json.dumps({"version": __version__, "files": {str(prod): {"sha256": listing.digest(prod), "target": 3}}}))
+    memo.write_text(json.dumps({"version": __version__, "files": {str(prod): {"sha256": Revision.read(prod).digest, "target": 3}}}))
     assert listing.remembered([prod]) == {}
 
 
@@ -98,3 +99,14 @@ async def test_the_picker_shows_each_unchanged_row_before_the_model_is_asked(con
         rows = {line.split()[0]: line for line in screen_text(app).splitlines()[4:6]}
     assert "helm" in rows["staging"] and "incomplete (" in rows["staging"] and "2026-11-25 09:30" in rows["staging"]
     assert "reading..." in rows["prod"] and "docker" not in rows["prod"]  # changed since: the model must say
+
+
+def test_each_listed_profile_carries_the_revision_it_was_judged_from(config_dir: Path) -> None:
+    prod = saved("prod")
+    broken = prod.with_name("broken.toml")
+    broken.write_text('target = "kubernetes"\n')  # parses, but no profile can have it
+    os.mkfifo(prod.with_name("pipe.toml"))
+    entries = {entry.name: entry for entry in store.list_profiles()}
+    assert entries["prod"].revision == Revision.of(prod.read_bytes())
+    assert entries["broken"].revision == Revision.of(broken.read_bytes()) and store.verdict(entries["broken"]).startswith("invalid")
+    assert entries["pipe"].revision is None and store.verdict(entries["pipe"]) == "cannot be read"

@@ -4,7 +4,8 @@ A row's state has two parts: the profile model's verdict on the file ("ready",
 "incomplete (2 to fill in)", "invalid (1 problem)", "cannot be read": `store.verdict`) and
 the profile's last run (`outcomes.last_outcome`). `state_words` joins them, here, so the TUI's
 picker can show a whole row before pydantic is even imported: each start remembers the
-model's verdict per profile, keyed by the file's SHA-256 and the wizard's version, and the
+model's verdict per profile, keyed by the file's revision (its SHA-256) and the wizard's
+version, and the
 next start shows it at once for every file that has not changed. A file that changed, or a
 memo that is missing, damaged or from another version, shows "reading..." until the model
 has judged the file again, as it does on every start.
@@ -12,7 +13,6 @@ has judged the file again, as it does on every start.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +20,10 @@ from typing import Any
 
 from wizard import __version__
 from wizard.core import files, paths
+from wizard.core.revision import Revision
 
 MEMO_NAME = "profile-list.json"
 MAX_MEMO_BYTES = 1024 * 1024
-MAX_PROFILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,6 @@ def state_words(verdict: str, outcome: dict[str, Any] | None) -> str:
     if outcome and outcome.get("command") == "uninstall" and outcome.get("ok"):
         return "ready (uninstalled)"
     return "ready"
-
-
-def digest(path: Path) -> str | None:
-    """The file's SHA-256, or None when it cannot be read (as the profile loader would refuse it)."""
-    try:
-        return hashlib.sha256(files.read_bounded(path, MAX_PROFILE_BYTES, "a profile")).hexdigest()
-    except (files.FileRefused, OSError):
-        return None
 
 
 def _memo_path() -> Path:
@@ -77,21 +69,21 @@ def remembered(found: list[Path]) -> dict[Path, Verdict]:
         entry = memo.get(str(path))
         if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("sha256", "target", "verdict")):
             continue
-        if entry["sha256"] == digest(path):
+        now = Revision.read(path)
+        if now is not None and entry["sha256"] == now.digest:
             known[path] = Verdict(entry["target"], entry["verdict"])
     return known
 
 
-def remember(verdicts: dict[Path, tuple[str | None, Verdict]]) -> None:
+def remember(verdicts: dict[Path, tuple[Revision | None, Verdict]]) -> None:
     """Keep these verdicts for the next start (the whole list: files gone are forgotten), each
-    with the `digest` taken *before* the model read the file: a file changed in between then
-    fails to match next time, rather than lending its new digest to an old verdict.
+    with the revision of the bytes it was judged from (`ProfileEntry.revision`).
 
     Best effort: a memo that cannot be written only costs the next start its head start."""
     entries = {
-        str(path): {"sha256": sha256, "target": verdict.target, "verdict": verdict.verdict}
-        for path, (sha256, verdict) in verdicts.items()
-        if sha256 is not None
+        str(path): {"sha256": revision.digest, "target": verdict.target, "verdict": verdict.verdict}
+        for path, (revision, verdict) in verdicts.items()
+        if revision is not None
     }
     if entries == _read_memo():
         return

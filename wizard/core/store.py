@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tomllib
 from collections.abc import Callable
@@ -21,8 +20,7 @@ from wizard.core.profile import (
     problems,
     validate_field,
 )
-
-MAX_PROFILE_BYTES = 1024 * 1024
+from wizard.core.revision import MAX_PROFILE_BYTES, Revision
 
 
 class ProfileError(WizardError):
@@ -58,18 +56,6 @@ class ProfileChanged(ProfileError):
         super().__init__(path, "changed on disk since it was read (edited by hand or by another aigw-wizard); reload it")
         self.profile = profile
         self.revision = revision
-
-
-@dataclass(frozen=True)
-class Revision:
-    """What a profile file held when it was read: compare two to see whether it changed."""
-
-    digest: str
-    """SHA-256 of the file's bytes ("" when there was no file)."""
-
-    @classmethod
-    def of(cls, raw: bytes | None) -> Revision:
-        return cls(hashlib.sha256(raw).hexdigest() if raw is not None else "")
 
 
 def resolve(ref: str) -> Path:
@@ -311,6 +297,8 @@ class ProfileEntry:
     modified: datetime
     profile: Profile | None
     error: ProfileError | None
+    revision: Revision | None = None
+    """The bytes the row was judged from (None: the file could not be read at all)."""
 
 
 def list_profiles() -> list[ProfileEntry]:
@@ -331,12 +319,16 @@ def list_profiles() -> list[ProfileEntry]:
             modified = datetime.fromtimestamp(path.lstat().st_mtime)
         except (OSError, ValueError, OverflowError):
             continue
+        revision = None
         try:
-            entries.append(ProfileEntry(path.stem, path, modified, load(path), None))
+            raw = read_raw(path)
+            revision = Revision.of(raw)
+            entries.append(ProfileEntry(path.stem, path, modified, _from_raw(path, raw), None, revision))
         except ProfileError as error:
-            entries.append(ProfileEntry(path.stem, path, modified, None, error))
+            entries.append(ProfileEntry(path.stem, path, modified, None, error, revision))
         except Exception as error:  # a bug must not hide the other profiles
-            entries.append(ProfileEntry(path.stem, path, modified, None, ProfileError(path, f"cannot be read: {error!r}")))
+            failure = ProfileError(path, f"cannot be read: {error!r}")
+            entries.append(ProfileEntry(path.stem, path, modified, None, failure, revision))
     return entries
 
 
