@@ -149,14 +149,18 @@ def finish(check: Check, outcome: Outcome, started: float) -> CheckResult:
     )
 
 
+def guarded(check: Check, call: Callable[[], Outcome], profile_name: str) -> Outcome:
+    """`call()`'s outcome; a bug inside it is a failing row in plain words (`crashed`)."""
+    try:
+        return call()
+    except Exception as error:  # a check's bug must not take the others down
+        return crashed(check, error, profile_name)
+
+
 def run_sync(check: Check, call: Callable[[], Outcome], profile_name: str = "PROFILE") -> CheckResult:
     """Run one synchronous check body here and now (the TUI's TLS screen, for one)."""
     started = time.monotonic()
-    try:
-        outcome = call()
-    except Exception as error:  # a check's bug must not take the others down
-        outcome = crashed(check, error, profile_name)
-    return finish(check, outcome, started)
+    return finish(check, guarded(check, call, profile_name), started)
 
 
 def is_ip(value: str) -> bool:

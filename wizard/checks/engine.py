@@ -22,8 +22,8 @@ from wizard.checks.base import (
     CheckContext,
     CheckResult,
     Outcome,
-    crashed,
     finish,
+    guarded,
     timed_out,
 )
 from wizard.core.profile import Profile
@@ -111,11 +111,7 @@ def _results(runnable: list[Check], not_applicable: list[Check], context: CheckC
 
 def _run_one(check: Check, context: CheckContext, finished: queue.SimpleQueue[tuple[Check, Outcome]]) -> None:
     """In the check's own daemon thread: one that overruns is reported and left behind."""
-    try:
-        outcome = check.run(context)
-    except Exception as error:  # one check's bug must not take the others down
-        outcome = crashed(check, error, context.profile_name)
-    finished.put((check, outcome))
+    finished.put((check, guarded(check, lambda: check.run(context), context.profile_name)))
 
 
 def _redact(result: CheckResult, secrets: list[str]) -> CheckResult:
