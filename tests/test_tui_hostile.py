@@ -10,10 +10,10 @@ from textual.widgets import DataTable
 from screens.app import make_app
 from screens.dialogs import FilePickerModal
 from screens.logpane import LogPane
-from screens.widgets import FormField, field_id
 from tests.factories import docker_profile, helm_profile
 from tests.tui_support import (
     CannedInstaller,
+    browse,
     canned_checks,
     profiles_ready,
     save_profile,
@@ -85,8 +85,7 @@ async def test_the_file_picker_shows_hostile_names_as_typed(tmp_path: Path, conf
     save_profile("p", helm_profile(tls={"cert": "", "key": ""}))
     app = make_app("p")
     async with app.run_test(size=SIZE) as pilot:
-        cert = app.screen.query_one(f"#{field_id('tls.cert')}", FormField)
-        cert.post_message(FormField.Browse(cert))
+        await browse(pilot, "tls.cert")
         await pilot.pause(0.5)
         assert isinstance(app.screen, FilePickerModal)
         assert app.screen.start == tmp_path  # the working directory when the field is empty

@@ -11,9 +11,8 @@ from textual.widgets import Log
 from screens.app import make_app
 from screens.dialogs import FilePickerModal, HelpModal
 from screens.logpane import LogPane
-from screens.widgets import FormField, field_id
 from tests.factories import docker_profile, helm_profile
-from tests.tui_support import canned_checks, save_profile
+from tests.tui_support import browse, canned_checks, save_profile
 
 SIZE = (80, 24)
 
@@ -61,9 +60,7 @@ async def test_file_picker_is_keyboard_driven(tmp_path: Path, config_dir: Path) 
     save_profile("p", helm_profile(tls={"cert": "", "key": ""}))
     app = make_app("p")
     async with app.run_test(size=SIZE) as pilot:
-        cert_field = app.screen.query_one(f"#{field_id('tls.cert')}", FormField)
-        cert_field.post_message(FormField.Browse(cert_field))
-        await pilot.pause()
+        cert_field = await browse(pilot, "tls.cert")
         assert isinstance(app.screen, FilePickerModal)
         app.screen.query_one("#picker-tree").path = certs
         await pilot.pause(0.3)
@@ -181,8 +178,7 @@ async def test_file_picker_hidden_files_key_is_not_backspace(tmp_path: Path, con
     save_profile("p", helm_profile(tls={"cert": "", "key": ""}))
     app = make_app("p")
     async with app.run_test(size=SIZE) as pilot:
-        cert_field = app.screen.query_one(f"#{field_id('tls.cert')}", FormField)
-        cert_field.post_message(FormField.Browse(cert_field))
+        await browse(pilot, "tls.cert")
         await pilot.pause(0.3)
         tree = app.screen.query_one("#picker-tree")
         names = lambda: [str(node.label) for node in tree.root.children]  # noqa: E731

@@ -108,6 +108,22 @@ def showing(step_id: str, timeout: float = 5.0) -> Any:
     return wait
 
 
+async def browse(pilot: Any, field: str, timeout: float = 5.0) -> Any:
+    """Press a file field's Browse, as its button does; returns the field once the file
+    picker is the screen showing."""
+    from screens.dialogs import FilePickerModal
+    from screens.widgets import FormField, field_id
+
+    widget = pilot.app.screen.query_one(f"#{field_id(field)}", FormField)
+    widget.post_message(FormField.Browse(widget))
+    deadline = time.monotonic() + timeout
+    while not isinstance(pilot.app.screen, FilePickerModal):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Browse on {field} opened no file picker")
+        await pilot.pause(0.02)
+    return widget
+
+
 def screen_step(app: Any) -> str:
     """The wizard step showing (its id), or the class name of any other screen."""
     step = getattr(app.screen, "step", None)
